@@ -1,0 +1,306 @@
+"""``demo``: realistic, deterministic, fictional municipal data.
+
+For a subject it yields a person, the municipality's contact units, cases with real
+KLE subjects and progress states, document metadata, grants and monthly payments. The
+same CPR number and settings always give the same records, and every record is made
+from its index alone, so paging is stateless and the volume scales for benchmarks.
+
+Only synthetic CPR numbers (day of month 61-91) are accepted, so demo data can never
+be mistaken for, or mixed into, a real person's package.
+
+Settings (``[sources.settings]``): ``cases`` (cases per subject, default 12),
+``documents_per_case`` (default 3), ``payments_per_grant`` (default 12), ``page_size``
+(default 500), ``as_of`` (the date the data is "as of", default 2026-10-31), and
+``fail_with`` (``unreachable``, ``refused`` or ``slow``: make the source fail, to show
+how a gap looks).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, ClassVar, Self
+
+from exporter import reference
+from exporter.connectors.base import Page, Subject
+from exporter.errors import PermanentSourceError, RetryableSourceError
+from exporter.profile import DatasetSettings
+
+__all__ = ["DemoConnector"]
+
+_GIVEN = ("Anna", "Mette", "Sofie", "Ida", "Karen", "Lars", "Jens", "Mads", "Peter", "Søren")
+_MIDDLE = ("", "Marie", "Louise", "Emil", "Kristian", "")
+_FAMILY = ("Nielsen", "Jensen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen",
+           "Sørensen", "Rasmussen", "Jørgensen", "Østergaard", "Bæk")
+_STREETS = ("Åboulevarden", "Vestergade", "Søndergade", "Nørrebrogade", "Skovvejen",
+            "Ringgaden", "Frederiks Allé", "Grønnegade")
+
+# (KLE emne, handlingsfacet, case title, unit index, benefit or None, monthly amount)
+_SUBJECTS: tuple[tuple[str, str, str, int, str | None, float], ...] = (
+    ("03.22.04", "G01", "Ansøgning om boligstøtte", 1, "Boligstøtte", 1850.0),
+    ("32.03.04", "G01", "Ansøgning om førtidspension", 1, "Førtidspension", 19840.0),
+    ("32.18.04", "G01", "Helbredstillæg til medicin", 1, "Helbredstillæg", 312.5),
+    ("15.20.08", "G01", "Kontanthjælp", 2, "Kontanthjælp", 12504.0),
+    ("27.24.10", "G01", "Ansøgning om sygedagpenge", 2, "Sygedagpenge", 18415.0),
+    ("28.15.04", "G01", "Skolestart og skoledistrikt", 3, None, 0.0),
+    ("27.12.04", "G01", "Plads i vuggestue", 3, None, 0.0),
+    ("27.36.00", "G01", "Hjælpemiddel: kørestol", 4, "Hjælpemiddel", 8900.0),
+    ("27.26.00", "G01", "Praktisk hjælp i hjemmet", 5, None, 0.0),
+    ("02.34.02", "G01", "Byggetilladelse til carport", 6, None, 0.0),
+    ("05.01.12", "G01", "Parkeringskort til handicapbil", 6, None, 0.0),
+    ("07.02.00", "G01", "Afhentning af storskrald", 7, None, 0.0),
+)
+
+_UNITS = (
+    ("Borgerservice", "borgerservice", "Mandag-fredag 10-15"),
+    ("Ydelsesservice, Pension og Boligstøtte", "pension", "Mandag-torsdag 9-14"),
+    ("Jobcenter", "jobcenter", "Mandag-fredag 8-15"),
+    ("Børn og Unge, Pladsanvisningen", "pladsanvisning", "Mandag-fredag 9-13"),
+    ("Hjælpemiddelcentret", "hjaelpemidler", "Mandag-fredag 8-12"),
+    ("Sundhed og Omsorg, Visitationen", "visitation", "Mandag-fredag 8-14"),
+    ("Teknik og Miljø, Byggeri", "byggeri", "Tirsdag og torsdag 10-14"),
+    ("Affald og Genbrug", "affald", "Mandag-fredag 8-16"),
+)
+
+_DOCUMENTS = (
+    ("Ansøgning", "Indgående", "Ansøgning modtaget"),
+    ("Kvittering", "Udgående", "Kvittering for modtagelse"),
+    ("Partshøring", "Udgående", "Partshøring før afgørelse"),
+    ("Bemærkninger", "Indgående", "Dine bemærkninger til partshøringen"),
+    ("Notat", "Internt", "Sagsnotat"),
+    ("Afgørelse", "Udgående", "Afgørelse"),
+)
+
+_STATES = ("Opstået", "Oplyst", "Afgjort", "Bestilt", "Udført", "Afsluttet")
+_ROLES = ("Primær part", "Primær part", "Primær part", "Ansøger", "Partsrepræsentant")
+
+
+def _mix(*values: int) -> int:
+    """A cheap, deterministic hash of integers (splitmix-style)."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h ^= v + 0x9E3779B97F4A7C15 + ((h << 6) & 0xFFFFFFFFFFFFFFFF) + (h >> 2)
+        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+    return h
+
+
+# Documents and payments look up their case and grant; several share one, so cache.
+@functools.lru_cache(maxsize=4096)
+def _case_parts(seed: int, i: int, as_of: date) -> tuple[int, date, int]:
+    h = _mix(seed, 2, i)
+    subject_index = h % len(_SUBJECTS)
+    age = (h >> 8) % 3650
+    opened = as_of - timedelta(days=age)
+    state = min(len(_STATES) - 1, age // 120 + ((h >> 20) % 2))
+    return subject_index, opened, state
+
+
+@functools.lru_cache(maxsize=4096)
+def _grant_parts(
+    seed: int, g: int, cases: int, payments: int, as_of: date
+) -> tuple[int, date, str, float]:
+    case = min(g * 4, cases - 1)
+    subject_index, opened, _ = _case_parts(seed, case, as_of)
+    benefit = _SUBJECTS[subject_index][4] or "Engangsydelse"
+    amount = _SUBJECTS[subject_index][5] or 1200.0
+    # Every payment falls before the "as of" date.
+    start = min(opened + timedelta(days=30), as_of - timedelta(days=30 * payments))
+    return case, start, benefit, amount
+
+
+@dataclass(frozen=True)
+class DemoConnector:
+    """Generates fictional records; see the module docstring for settings."""
+
+    name: ClassVar[str] = "demo"
+
+    cases: int = 12
+    documents_per_case: int = 3
+    payments_per_grant: int = 12
+    page_size: int = 500
+    as_of: date = date(2026, 10, 31)
+    fail_with: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Self:
+        allowed = {"cases", "documents_per_case", "payments_per_grant", "page_size",
+                   "as_of", "fail_with"}
+        unknown = set(settings) - allowed
+        if unknown:
+            raise ValueError(f"unknown demo settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for key in ("cases", "documents_per_case", "payments_per_grant", "page_size"):
+            if key in settings:
+                value = settings[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{key} must be a whole number >= 0")
+                values[key] = value
+        if values.get("page_size", 1) < 1:
+            raise ValueError("page_size must be at least 1")
+        if "as_of" in settings:
+            as_of = settings["as_of"]
+            values["as_of"] = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
+        if "fail_with" in settings:
+            if settings["fail_with"] not in ("", "unreachable", "refused", "slow"):
+                raise ValueError("fail_with must be unreachable, refused or slow")
+            values["fail_with"] = settings["fail_with"]
+        return cls(**values)
+
+    # -- counts ---------------------------------------------------------------------
+
+    @property
+    def grants(self) -> int:
+        return (self.cases + 3) // 4
+
+    def total(self, record_type: str) -> int:
+        return {
+            "Person": 1,
+            "OrganisationUnit": len(_UNITS),
+            "Case": self.cases,
+            "Document": self.cases * self.documents_per_case,
+            "Grant": self.grants,
+            "Payment": self.grants * self.payments_per_grant,
+        }.get(record_type, 0)
+
+    # -- the protocol -----------------------------------------------------------------
+
+    def fetch(self, subject: Subject, dataset: DatasetSettings, cursor: str | None) -> Page:
+        if self.fail_with == "unreachable":
+            raise RetryableSourceError("demo source configured to be unreachable")
+        if self.fail_with == "refused":
+            raise PermanentSourceError("demo source configured to refuse")
+        if self.fail_with == "slow":
+            time.sleep(0.2)
+        if not subject.cpr.is_synthetic:
+            raise PermanentSourceError(
+                "the demo source only serves synthetic CPR numbers (day of month 61-91)"
+            )
+        try:
+            start = int(cursor) if cursor else 0
+        except ValueError:
+            raise PermanentSourceError("invalid cursor") from None
+        total = self.total(dataset.record_type)
+        end = min(total, start + self.page_size)
+        make = getattr(self, "_" + dataset.record_type.lower())
+        seed = _mix(int(subject.cpr.digits))
+        records = [make(seed, subject, i) for i in range(start, end)]
+        return Page(records, str(end) if end < total else None)
+
+    # -- record makers ------------------------------------------------------------------
+
+    def _person(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
+        h = _mix(seed, 1)
+        given = _GIVEN[h % len(_GIVEN)]
+        middle = _MIDDLE[(h >> 8) % len(_MIDDLE)]
+        return {
+            "id": "person",
+            "cprNumber": str(subject.cpr),
+            "givenName": f"{given} {middle}".strip(),
+            "familyName": _FAMILY[(h >> 16) % len(_FAMILY)],
+            "birthDate": subject.cpr.birth_date.isoformat(),
+            "address": {
+                "streetAddress": f"{_STREETS[(h >> 24) % len(_STREETS)]} {(h >> 32) % 120 + 1}",
+                "postalCode": "8000",
+                "addressLocality": "Aarhus C",
+            },
+            "municipalityCode": "0751",
+        }
+
+    def _organisationunit(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
+        name, mailbox, hours = _UNITS[i]
+        return {
+            "id": f"U{i + 1:02d}",
+            "name": name,
+            "telephone": f"+45 89 40 {20 + i:02d} 00",
+            "email": f"{mailbox}@demo-kommune.invalid",
+            "openingHours": hours,
+            "address": {
+                "streetAddress": "Rådhuspladsen 2",
+                "postalCode": "8000",
+                "addressLocality": "Aarhus C",
+            },
+        }
+
+    def _case_parts(self, seed: int, i: int) -> tuple[int, date, int]:
+        return _case_parts(seed, i, self.as_of)
+
+    def _case(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
+        subject_index, opened, state = self._case_parts(seed, i)
+        kle_code, facet, title, unit, _, _ = _SUBJECTS[subject_index]
+        emne = reference.kle()["emner"][kle_code]
+        changed = min(self.as_of, opened + timedelta(days=15 + state * 40))
+        record: dict[str, Any] = {
+            "id": f"S{i + 1:06d}",
+            "caseNumber": f"{kle_code}-{facet}-{i + 1:05d}-{opened.year % 100:02d}",
+            "title": title,
+            "kleCode": kle_code,
+            "kleTitle": emne["title"],
+            "actionFacet": facet,
+            "actionFacetTitle": reference.kle()["handlingsfacetter"][facet],
+            "progressState": _STATES[state],
+            "openedDate": opened.isoformat(),
+            "changedDate": changed.isoformat(),
+            "responsibleUnit": f"U{unit + 1:02d}",
+            "role": _ROLES[_mix(seed, 3, i) % len(_ROLES)],
+        }
+        if state == len(_STATES) - 1:
+            record["closedDate"] = changed.isoformat()
+        return record
+
+    def _document(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
+        case = i // self.documents_per_case
+        n = i % self.documents_per_case
+        _, opened, _ = self._case_parts(seed, case)
+        kind, direction, title = _DOCUMENTS[n % len(_DOCUMENTS)]
+        return {
+            "id": f"D{i + 1:07d}",
+            "case": f"S{case + 1:06d}",
+            "title": title,
+            "documentKind": kind,
+            "documentDate": min(self.as_of, opened + timedelta(days=n * 9)).isoformat(),
+            "direction": direction,
+        }
+
+    def _grant_parts(self, seed: int, g: int) -> tuple[int, date, str, float]:
+        return _grant_parts(seed, g, self.cases, self.payments_per_grant, self.as_of)
+
+    def _grant(self, seed: int, subject: Subject, g: int) -> dict[str, Any]:
+        case, start, benefit, amount = self._grant_parts(seed, g)
+        end = start + timedelta(days=30 * self.payments_per_grant)
+        record: dict[str, Any] = {
+            "id": f"B{g + 1:06d}",
+            "benefit": benefit,
+            "status": "Ophørt" if end < self.as_of else "Bevilget",
+            "case": f"S{case + 1:06d}",
+            "decisionDate": start.isoformat(),
+            "periodStart": start.isoformat(),
+            "amount": amount,
+            "amountPeriod": "Måned",
+            "legalReference": "Lov om social pension § 14" if "pension" in benefit.lower()
+            else "Lov om aktiv socialpolitik § 25",
+        }
+        if end < self.as_of:
+            record["periodEnd"] = end.isoformat()
+        return record
+
+    def _payment(self, seed: int, subject: Subject, k: int) -> dict[str, Any]:
+        g, month = divmod(k, self.payments_per_grant)
+        _, start, benefit, amount = self._grant_parts(seed, g)
+        period_start = start + timedelta(days=30 * month)
+        tax = round(amount * 0.37, 2)
+        return {
+            "id": f"P{k + 1:07d}",
+            "grant": f"B{g + 1:06d}",
+            "benefit": benefit,
+            "paymentDate": (period_start - timedelta(days=3)).isoformat(),
+            "periodStart": period_start.isoformat(),
+            "periodEnd": (period_start + timedelta(days=29)).isoformat(),
+            "grossAmount": amount,
+            "taxWithheld": tax,
+            "netAmount": round(amount - tax, 2),
+            "currency": "DKK",
+        }

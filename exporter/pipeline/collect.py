@@ -1,0 +1,292 @@
+"""Collecting: page through a source, turn raw records into package records, validate,
+and stage them.
+
+The pipeline owns paging, retries with backoff, the source's time limit, validation and
+id mapping; connectors only fetch. A record that fails its schema is left out, counted
+and its reason (field and rule, never the value) is kept for the data-quality report. A
+source that fails after its retries leaves a gap: its datasets are dropped from the
+package and the package says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from exporter.connectors import Connector, Subject, connector_class
+from exporter.errors import PermanentSourceError, RetryableSourceError, SourceError
+from exporter.pipeline.stage import Stage
+from exporter.profile import DatasetSettings, SourceSettings
+from formats.csvfile import CsvWriter
+from formats.records import RECORD_ID_PREFIX, RecordType, record_type, record_types
+from formats.summary import DatasetSummary
+
+__all__ = [
+    "GAP_REASONS",
+    "KEEP_LIMITS",
+    "STAGED_PARTS",
+    "DatasetResult",
+    "Progress",
+    "SourceTimeout",
+    "collect_source",
+    "id_prefix",
+    "to_record",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+"""Called with a dataset id and how many more raw records were fetched."""
+
+_MAX_NATIVE_ID = 200
+STAGED_PARTS = ("jsonl", "csv", "summary")
+"""What is staged per dataset: records as JSON Lines, the CSV file, the summary."""
+KEEP_LIMITS = {"OrganisationUnit": 500, "Person": 1}
+"""Records kept whole in a summary, for looking up contacts and the subject's name."""
+_MAX_REASONS = 100
+
+GAP_REASONS: Mapping[str, Mapping[str, str]] = {
+    "unreachable": {
+        "da": "kilden kunne ikke nås",
+        "en": "the source could not be reached",
+    },
+    "refused": {
+        "da": "kilden afviste forespørgslen",
+        "en": "the source refused the request",
+    },
+    "timeout": {
+        "da": "kilden svarede ikke i tide",
+        "en": "the source did not answer in time",
+    },
+    "error": {
+        "da": "der opstod en fejl i forbindelsen til kilden",
+        "en": "an error occurred while reading the source",
+    },
+}
+
+
+class SourceTimeout(RetryableSourceError):
+    """The source's time limit ran out."""
+
+
+@dataclass
+class DatasetResult:
+    """The outcome of collecting one dataset; holds counts, never personal data."""
+
+    dataset_id: str
+    source_id: str
+    record_type: str
+    fetched: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    gap: str | None = None  # a key of GAP_REASONS when the source failed
+
+    @property
+    def complete(self) -> bool:
+        return self.gap is None
+
+
+def _type_slug(name: str) -> str:
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def id_prefix(municipality_code: str, source_id: str, type_name: str) -> str:
+    """``urn:egnedata:0751:sagsindeks:case:`` — the native id is appended, quoted."""
+    return f"{RECORD_ID_PREFIX}{municipality_code}:{source_id}:{_type_slug(type_name)}:"
+
+
+def _native(value: Any) -> str | None:
+    if value.__class__ is str:
+        if value.isalnum() and value.isascii() and len(value) <= _MAX_NATIVE_ID:
+            return value  # the common case; quote() is slow
+        text = value
+    elif value.__class__ is int:
+        text = str(value)
+    else:
+        return None
+    if not text or len(text) > _MAX_NATIVE_ID:
+        return None
+    return quote(text, safe="")
+
+
+def to_record(
+    raw: Any, rt: RecordType, prefixes: Mapping[str, str]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """A raw source record as a package record, or why it cannot be one.
+
+    The source's own id becomes a stable ``urn:egnedata:…`` id, references to other
+    records of the same source likewise, and ``type`` is set to the record type. The
+    result is validated against the record type's schema.
+    """
+    if not isinstance(raw, Mapping):
+        return None, "(record): not an object"
+    native = _native(raw.get("id"))
+    if native is None:
+        return None, "id: missing or invalid"
+    # id and type first, so they lead every record in the files.
+    record: dict[str, Any] = {"id": None, "type": None}
+    record.update(raw)
+    record["id"] = prefixes[rt.name] + native
+    record["type"] = rt.name
+    for name, target in rt.refs.items():
+        value = record.get(name)
+        if value is not None:
+            ref = _native(value)
+            if ref is None:
+                return None, f"{name}: invalid reference"
+            record[name] = prefixes[target] + ref
+    reason = rt.first_error(record)
+    if reason is not None:
+        return None, reason
+    return record, None
+
+
+def _fetch_with_retries(
+    connector: Connector,
+    subject: Subject,
+    dataset: DatasetSettings,
+    cursor: str | None,
+    *,
+    retries: int,
+    deadline: float,
+    sleep: Callable[[float], None],
+) -> Any:
+    attempt = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise SourceTimeout("time limit reached")
+        try:
+            return connector.fetch(subject, dataset, cursor)
+        except RetryableSourceError:
+            attempt += 1
+            if attempt > retries:
+                raise
+            delay = min(30.0, 0.5 * 2 ** (attempt - 1))
+            log.warning("source fetch failed, retry %d of %d in %.1fs", attempt, retries, delay)
+            sleep(min(delay, max(0.0, deadline - time.monotonic())))
+
+
+def _collect_dataset(
+    connector: Connector,
+    subject: Subject,
+    source: SourceSettings,
+    dataset: DatasetSettings,
+    result: DatasetResult,
+    stage: Stage,
+    *,
+    municipality_code: str,
+    deadline: float,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+) -> None:
+    """Page through one dataset, staging its records, their CSV rows and a summary.
+
+    Everything record-by-record happens here, once: assembling the package afterwards
+    only copies staged bytes, so the heavy work runs in parallel across sources.
+    """
+    rt = record_type(dataset.record_type)
+    prefixes = {
+        name: id_prefix(municipality_code, dataset.references.get(name, source.id), name)
+        for name in record_types()
+    }
+    summary = DatasetSummary(rt, keep_limit=KEEP_LIMITS.get(rt.name, 0))
+    with (
+        stage.writer(f"{dataset.id}.jsonl") as records_out,
+        stage.writer(f"{dataset.id}.csv") as csv_out,
+    ):
+        table = CsvWriter(csv_out, rt)
+        cursor: str | None = None
+        while True:
+            page = _fetch_with_retries(
+                connector, subject, dataset, cursor,
+                retries=source.retries, deadline=deadline, sleep=sleep,
+            )
+            lines = []
+            for raw in page.records:
+                record, reason = to_record(raw, rt, prefixes)
+                if record is None:
+                    result.rejected += 1
+                    if reason in result.reasons or len(result.reasons) < _MAX_REASONS:
+                        result.reasons[str(reason)] += 1
+                    continue
+                lines.append(orjson.dumps(record))
+                table.write(record)
+                summary.add(record)
+            result.fetched += len(page.records)
+            result.accepted += len(lines)
+            if lines:
+                records_out.write(b"\n".join(lines) + b"\n")
+            if progress is not None:
+                progress(dataset.id, len(page.records))
+            if not page.next_cursor:
+                break
+            if page.next_cursor == cursor:
+                raise PermanentSourceError("the source returned the same cursor twice")
+            cursor = page.next_cursor
+        table.close()
+    with stage.writer(f"{dataset.id}.summary") as summary_out:
+        summary_out.write(orjson.dumps(summary.to_json()))
+
+
+def _gap_kind(exc: BaseException) -> str:
+    if isinstance(exc, SourceTimeout):
+        return "timeout"
+    if isinstance(exc, RetryableSourceError):
+        return "unreachable"
+    if isinstance(exc, PermanentSourceError):
+        return "refused"
+    return "error"
+
+
+def collect_source(
+    source: SourceSettings,
+    subject: Subject,
+    municipality_code: str,
+    stage: Stage,
+    *,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[DatasetResult]:
+    """Collect every dataset of one source into ``stage``; never raises for source errors."""
+    results = [
+        DatasetResult(ds.id, source.id, ds.record_type) for ds in source.datasets
+    ]
+    deadline = time.monotonic() + source.timeout_seconds
+    try:
+        try:
+            connector = connector_class(source.connector).from_settings(source.settings)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PermanentSourceError(f"source {source.id!r} is misconfigured: {exc}") from exc
+        for dataset, result in zip(source.datasets, results, strict=True):
+            _collect_dataset(
+                connector, subject, source, dataset, result, stage,
+                municipality_code=municipality_code, deadline=deadline,
+                progress=progress, sleep=sleep,
+            )
+    except Exception as exc:
+        kind = _gap_kind(exc)
+        # Only the error type and our own messages are logged: a connector's message
+        # could carry data from the source.
+        detail = str(exc) if isinstance(exc, SourceError) else type(exc).__name__
+        log.error("source %s failed (%s): %s", source.id, kind, detail)
+        for dataset, result in zip(source.datasets, results, strict=True):
+            for part in STAGED_PARTS:
+                stage.discard(f"{dataset.id}.{part}")
+            result.gap = kind
+            result.accepted = 0
+    if any(r.rejected for r in results):
+        for r in results:
+            if r.rejected:
+                log.warning(
+                    "dataset %s: %d of %d records rejected: %s",
+                    r.dataset_id, r.rejected, r.fetched, dict(r.reasons.most_common(5)),
+                )
+    return results

@@ -1,0 +1,80 @@
+"""Staging: where collected records wait, encrypted, until the package is assembled.
+
+Records are staged as JSON Lines, one stream per dataset, age-encrypted. The exporter's
+command line stages in a temporary folder under a key that exists only in memory for
+the run; the service stages in its blob store under the vault key. Either way no
+personal data touches a disk in plaintext.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+
+from formats import age
+
+__all__ = ["EphemeralStage", "Stage", "read_records"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}\.(jsonl|csv|summary)$")
+
+
+class Stage(Protocol):
+    def writer(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+
+    def reader(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+
+    def discard(self, name: str) -> None: ...
+
+
+def read_records(stream: IO[bytes]) -> Iterator[Mapping[str, Any]]:
+    """The records of a staged stream, one at a time."""
+    for line in stream:
+        if line.strip():
+            yield orjson.loads(line)
+
+
+class EphemeralStage:
+    """A temporary folder of encrypted streams under a key held only in memory."""
+
+    def __init__(self, parent: Path | None = None) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="egnedata-stage-", dir=parent))
+        self._identity = age.X25519Identity.generate()
+
+    def _path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ValueError(f"bad dataset id {name!r}")
+        return self._dir / f"{name}.age"
+
+    @contextlib.contextmanager
+    def writer(self, name: str) -> Iterator[IO[bytes]]:
+        path = self._path(name)
+        with path.open("wb") as raw, age.encrypt_stream(raw, [self._identity.recipient]) as out:
+            yield out
+
+    @contextlib.contextmanager
+    def reader(self, name: str) -> Iterator[IO[bytes]]:
+        with self._path(name).open("rb") as raw:
+            stream = age.decrypt_stream(raw, [self._identity])
+            try:
+                yield stream
+            finally:
+                stream.close()
+
+    def discard(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> EphemeralStage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

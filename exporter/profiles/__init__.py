@@ -1,0 +1,1 @@
+"""Municipality profiles shipped with the package (the demo)."""

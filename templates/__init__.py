@@ -1,0 +1,1 @@
+"""Jinja2 templates for the package's pages (package data; no code)."""

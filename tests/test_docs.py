@@ -1,0 +1,77 @@
+"""The docs keep up: every setting, connector, record type and command is documented."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from exporter.connectors import BUILTIN_CONNECTORS, connector_class
+from exporter.profile import Contact, DatasetSettings, Municipality, Profile, SourceSettings
+from formats.records import record_types
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _doc(name: str) -> str:
+    return (ROOT / name).read_text("utf-8")
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [k for k, f in model.model_fields.items() if not f.exclude]
+
+
+@pytest.mark.parametrize("model", [Municipality, Contact, SourceSettings, DatasetSettings, Profile])
+def test_every_profile_key_is_documented(model: type[BaseModel]) -> None:
+    doc = _doc("docs/profile.md")
+    missing = [
+        k
+        for k in _keys(model)
+        if f"`{k}`" not in doc
+        and f"[{k}]" not in doc
+        and f"[[{k}]]" not in doc
+        and f"[[sources.{k}]]" not in doc
+    ]
+    assert missing == [], f"undocumented profile keys of {model.__name__}: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_CONNECTORS))
+def test_every_connector_and_setting_is_documented(name: str) -> None:
+    doc = _doc("docs/connectors.md")
+    assert f"## `{name}`" in doc
+    section = doc.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+    cls = connector_class(name)
+    settings = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    missing = [s for s in settings if f"`{s}`" not in section]
+    assert missing == [], f"undocumented settings of {name}: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(record_types()))
+def test_every_record_type_and_field_is_documented(name: str) -> None:
+    doc = _doc("docs/record-types.md")
+    assert f"## `{name}`" in doc
+    section = doc.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+    missing = [f.name for f in record_types()[name].fields if f"`{f.name}`" not in section]
+    assert missing == [], f"undocumented fields of {name}: {missing}"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    from exporter.cli import _register, app
+
+    _register()
+    readme = _doc("README.md")
+    names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    names += [g.name for g in app.registered_groups if g.name]
+    assert names, "no commands registered"
+    missing = [n for n in names if not re.search(rf"egnedata {n}\b", readme)]
+    assert missing == [], f"commands missing from README: {missing}"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = _doc("README.md")
+    first_block = readme.split("```", 2)[1]
+    assert "./scripts/demo" in first_block and "./scripts/test" in first_block
+    assert "scripts/test" in _doc(".ci/run")
