@@ -561,12 +561,11 @@ class _EncryptWriter(io.RawIOBase):
         # Keep at least one byte back: only close() knows which chunk is the last.
         if len(self._buffer) > _CHUNK:
             whole = (len(self._buffer) - 1) // _CHUNK * _CHUNK
-            view = memoryview(self._buffer)
+            ready = bytes(self._buffer[:whole])  # libsodium's binding takes bytes only
             out = [
-                _seal(self._key, _nonce(self._counter + i, False), view[o : o + _CHUNK])  # type: ignore[arg-type]
+                _seal(self._key, _nonce(self._counter + i, False), ready[o : o + _CHUNK])
                 for i, o in enumerate(range(0, whole, _CHUNK))
             ]
-            view.release()
             self._counter += len(out)
             self._dst.write(b"".join(out))
             del self._buffer[:whole]
