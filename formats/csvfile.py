@@ -66,6 +66,13 @@ def _cell(value: Any) -> str:
     return _quote(format_cell(value))
 
 
+def _number(value: Any) -> str:
+    # A float's repr never holds ";", quotes or newlines: no quoting needed.
+    if value.__class__ is float:
+        return repr(value).replace(".", ",")
+    return _cell(value)
+
+
 def _nested(inner: Any, name: str) -> str:
     return _quote(format_cell(inner.get(name))) if isinstance(inner, Mapping) else ""
 
@@ -78,6 +85,8 @@ def _cell_expression(spec: Field, parent: str | None) -> str:
         return f"(g({spec.name!r}) or '')"
     if spec.kind == "string":
         return f"_text(g({spec.name!r}))"
+    if spec.kind == "number":
+        return f"_number(g({spec.name!r}))"
     return f"_cell(g({spec.name!r}))"
 
 
@@ -98,7 +107,9 @@ def _line_function(record_type: RecordType) -> Callable[[Mapping[str, Any]], str
             cells.append(_cell_expression(spec, None))
     body = ";".join("{" + cell + "}" for cell in cells)
     source = f"def line(record):\n    g = record.get\n    return f\"{body}\\r\\n\"\n"
-    namespace: dict[str, Any] = {"_text": _text, "_nested": _nested, "_cell": _cell}
+    namespace: dict[str, Any] = {
+        "_text": _text, "_nested": _nested, "_cell": _cell, "_number": _number
+    }
     exec(compile(source, f"<csv line {record_type.name}>", "exec"), namespace)  # noqa: S102
     line: Callable[[Mapping[str, Any]], str] = namespace["line"]
     return line

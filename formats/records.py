@@ -102,6 +102,10 @@ class RecordType:
         """Reference fields and the record type each points at."""
         return {f.name: f.ref_type for f in self.fields if f.ref_type}
 
+    @functools.cached_property
+    def ref_items(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.refs.items())
+
     def first_error(self, record: Mapping[str, Any]) -> str | None:
         """None if the record conforms, else why not, as ``field: keyword``.
 

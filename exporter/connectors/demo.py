@@ -88,6 +88,29 @@ def _mix(*values: int) -> int:
     return h
 
 
+@functools.cache
+def _case_template(subject_index: int) -> dict[str, Any]:
+    """The fields a case takes from its subject, with KLE titles from the reference."""
+    kle_code, facet, title, unit, _, _ = _SUBJECTS[subject_index]
+    kle = reference.kle()
+    return {
+        "id": "",
+        "caseNumber": "",
+        "title": title,
+        "kleCode": kle_code,
+        "kleTitle": kle["emner"][kle_code]["title"],
+        "actionFacet": facet,
+        "actionFacetTitle": kle["handlingsfacetter"][facet],
+        "responsibleUnit": f"U{unit + 1:02d}",
+    }
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso(ordinal: int) -> str:
+    """An ISO date from a day number; the demo reuses a few thousand days, so cache."""
+    return date.fromordinal(ordinal).isoformat()
+
+
 # Documents and payments look up their case and grant; several share one, so cache.
 @functools.lru_cache(maxsize=4096)
 def _case_parts(seed: int, i: int, as_of: date) -> tuple[int, date, int]:
@@ -230,25 +253,18 @@ class DemoConnector:
 
     def _case(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
         subject_index, opened, state = self._case_parts(seed, i)
-        kle_code, facet, title, unit, _, _ = _SUBJECTS[subject_index]
-        emne = reference.kle()["emner"][kle_code]
-        changed = min(self.as_of, opened + timedelta(days=15 + state * 40))
-        record: dict[str, Any] = {
-            "id": f"S{i + 1:06d}",
-            "caseNumber": f"{kle_code}-{facet}-{i + 1:05d}-{opened.year % 100:02d}",
-            "title": title,
-            "kleCode": kle_code,
-            "kleTitle": emne["title"],
-            "actionFacet": facet,
-            "actionFacetTitle": reference.kle()["handlingsfacetter"][facet],
-            "progressState": _STATES[state],
-            "openedDate": opened.isoformat(),
-            "changedDate": changed.isoformat(),
-            "responsibleUnit": f"U{unit + 1:02d}",
-            "role": _ROLES[_mix(seed, 3, i) % len(_ROLES)],
-        }
+        record = dict(_case_template(subject_index))
+        changed = _iso(min(self.as_of.toordinal(), opened.toordinal() + 15 + state * 40))
+        record["id"] = f"S{i + 1:06d}"
+        record["caseNumber"] = f"{record['kleCode']}-{record['actionFacet']}-{i + 1:05d}-" + (
+            f"{opened.year % 100:02d}"
+        )
+        record["progressState"] = _STATES[state]
+        record["openedDate"] = _iso(opened.toordinal())
+        record["changedDate"] = changed
+        record["role"] = _ROLES[_mix(seed, 3, i) % len(_ROLES)]
         if state == len(_STATES) - 1:
-            record["closedDate"] = changed.isoformat()
+            record["closedDate"] = changed
         return record
 
     def _document(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
@@ -261,7 +277,7 @@ class DemoConnector:
             "case": f"S{case + 1:06d}",
             "title": title,
             "documentKind": kind,
-            "documentDate": min(self.as_of, opened + timedelta(days=n * 9)).isoformat(),
+            "documentDate": _iso(min(self.as_of.toordinal(), opened.toordinal() + n * 9)),
             "direction": direction,
         }
 
@@ -290,15 +306,15 @@ class DemoConnector:
     def _payment(self, seed: int, subject: Subject, k: int) -> dict[str, Any]:
         g, month = divmod(k, self.payments_per_grant)
         _, start, benefit, amount = self._grant_parts(seed, g)
-        period_start = start + timedelta(days=30 * month)
+        first = start.toordinal() + 30 * month
         tax = round(amount * 0.37, 2)
         return {
             "id": f"P{k + 1:07d}",
             "grant": f"B{g + 1:06d}",
             "benefit": benefit,
-            "paymentDate": (period_start - timedelta(days=3)).isoformat(),
-            "periodStart": period_start.isoformat(),
-            "periodEnd": (period_start + timedelta(days=29)).isoformat(),
+            "paymentDate": _iso(first - 3),
+            "periodStart": _iso(first),
+            "periodEnd": _iso(first + 29),
             "grossAmount": amount,
             "taxWithheld": tax,
             "netAmount": round(amount - tax, 2),

@@ -126,7 +126,7 @@ def to_record(
     records of the same source likewise, and ``type`` is set to the record type. The
     result is validated against the record type's schema.
     """
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict and not isinstance(raw, Mapping):
         return None, "(record): not an object"
     native = _native(raw.get("id"))
     if native is None:
@@ -134,19 +134,19 @@ def to_record(
     # id and type first, so they lead every record in the files.
     record: dict[str, Any] = {"id": None, "type": None}
     record.update(raw)
-    record["id"] = prefixes[rt.name] + native
-    record["type"] = rt.name
-    for name, target in rt.refs.items():
-        value = record.get(name)
+    name = rt.name
+    record["id"] = prefixes[name] + native
+    record["type"] = name
+    for ref_field, target in rt.ref_items:
+        value = record.get(ref_field)
         if value is not None:
             ref = _native(value)
             if ref is None:
-                return None, f"{name}: invalid reference"
-            record[name] = prefixes[target] + ref
-    reason = rt.first_error(record)
-    if reason is not None:
-        return None, reason
-    return record, None
+                return None, f"{ref_field}: invalid reference"
+            record[ref_field] = prefixes[target] + ref
+    if rt.validator.is_valid(record):
+        return record, None
+    return None, rt.first_error(record)
 
 
 def _fetch_with_retries(
