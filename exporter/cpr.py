@@ -1,8 +1,9 @@
 """Danish CPR numbers (personnumre): parsing, validation and safe display.
 
 Format ``DDMMYY-SSSS``; the seventh digit and the year give the century. Modulus 11 has
-not been required since 2007, so it is not checked. Days 61-91 are day + 60: such
-numbers cannot belong to a real person's birthday and are used for demo data.
+not been required since 2007, so it is not checked. Days 61-91 are day + 60: the CPR
+office's convention for replacement numbers (erstatningspersonnumre), never issued as
+CPR numbers; the demo source serves only these.
 """
 
 from __future__ import annotations

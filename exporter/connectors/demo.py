@@ -38,20 +38,27 @@ _FAMILY = ("Nielsen", "Jensen", "Hansen", "Pedersen", "Andersen", "Christensen",
 _STREETS = ("Åboulevarden", "Vestergade", "Søndergade", "Nørrebrogade", "Skovvejen",
             "Ringgaden", "Frederiks Allé", "Grønnegade")
 
-# (KLE emne, handlingsfacet, case title, unit index, benefit or None, monthly amount)
-_SUBJECTS: tuple[tuple[str, str, str, int, str | None, float], ...] = (
-    ("03.22.04", "G01", "Ansøgning om boligstøtte", 1, "Boligstøtte", 1850.0),
-    ("32.03.04", "G01", "Ansøgning om førtidspension", 1, "Førtidspension", 19840.0),
-    ("32.18.04", "G01", "Helbredstillæg til medicin", 1, "Helbredstillæg", 312.5),
-    ("15.20.08", "G01", "Kontanthjælp", 2, "Kontanthjælp", 12504.0),
-    ("27.24.10", "G01", "Ansøgning om sygedagpenge", 2, "Sygedagpenge", 18415.0),
-    ("28.15.04", "G01", "Skolestart og skoledistrikt", 3, None, 0.0),
-    ("27.12.04", "G01", "Plads i vuggestue", 3, None, 0.0),
-    ("27.36.00", "G01", "Hjælpemiddel: kørestol", 4, "Hjælpemiddel", 8900.0),
-    ("27.26.00", "G01", "Praktisk hjælp i hjemmet", 5, None, 0.0),
-    ("02.34.02", "G01", "Byggetilladelse til carport", 6, None, 0.0),
-    ("05.01.12", "G01", "Parkeringskort til handicapbil", 6, None, 0.0),
-    ("07.02.00", "G01", "Afhentning af storskrald", 7, None, 0.0),
+# (KLE emne, handlingsfacet, case title, unit index, benefit or None, monthly amount, act)
+# The KLE emner are from KL's emneplan (see exporter/reference/NOTES.md).
+_SUBJECTS: tuple[tuple[str, str, str, int, str | None, float, str], ...] = (
+    ("32.06.08", "G01", "Ansøgning om boligsikring", 1, "Boligsikring", 1850.0,
+     "Lov om individuel boligstøtte"),
+    ("32.03.16", "G01", "Ansøgning om førtidspension", 1, "Førtidspension", 19840.0,
+     "Lov om social pension"),
+    ("32.03.12", "G01", "Helbredstillæg til medicin", 1, "Helbredstillæg", 312.5,
+     "Lov om social pension"),
+    ("32.24.04", "G01", "Kontanthjælp", 2, "Kontanthjælp", 12504.0,
+     "Lov om aktiv socialpolitik"),
+    ("32.30.04", "G01", "Sygedagpenge under sygemelding", 2, "Sygedagpenge", 18415.0,
+     "Lov om sygedagpenge"),
+    ("17.20.01", "G01", "Skoleindskrivning", 3, None, 0.0, ""),
+    ("28.09.40", "G01", "Plads i vuggestue", 3, None, 0.0, ""),
+    ("27.60.08", "G01", "Hjælpemiddel: kørestol", 4, "Hjælpemiddel", 8900.0,
+     "Lov om social service"),
+    ("27.36.04", "G01", "Praktisk hjælp i hjemmet", 5, None, 0.0, ""),
+    ("02.34.02", "G01", "Byggetilladelse til carport", 6, None, 0.0, ""),
+    ("05.09.12", "G01", "Dispensation til parkering", 6, None, 0.0, ""),
+    ("07.18.10", "G01", "Afhentning af storskrald", 7, None, 0.0, ""),
 )
 
 _UNITS = (
@@ -74,8 +81,9 @@ _DOCUMENTS = (
     ("Afgørelse", "Udgående", "Afgørelse"),
 )
 
-_STATES = ("Opstået", "Oplyst", "Afgjort", "Bestilt", "Udført", "Afsluttet")
-_ROLES = ("Primær part", "Primær part", "Primær part", "Ansøger", "Partsrepræsentant")
+# The progress states Sags- og Dokumentindeks v6 allows, and the Sagspart roles.
+_STATES = ("Opstået", "Oplyst", "Afgjort", "Afsluttet")
+_ROLES = ("Primær part", "Primær part", "Primær part", "Sekundær part", "Ydelsesmodtager")
 
 
 def _mix(*values: int) -> int:
@@ -91,7 +99,7 @@ def _mix(*values: int) -> int:
 @functools.cache
 def _case_template(subject_index: int) -> dict[str, Any]:
     """The fields a case takes from its subject, with KLE titles from the reference."""
-    kle_code, facet, title, unit, _, _ = _SUBJECTS[subject_index]
+    kle_code, facet, title, unit, _, _, _ = _SUBJECTS[subject_index]
     kle = reference.kle()
     return {
         "id": "",
@@ -118,21 +126,26 @@ def _case_parts(seed: int, i: int, as_of: date) -> tuple[int, date, int]:
     subject_index = h % len(_SUBJECTS)
     age = (h >> 8) % 3650
     opened = as_of - timedelta(days=age)
-    state = min(len(_STATES) - 1, age // 120 + ((h >> 20) % 2))
+    state = min(len(_STATES) - 1, age // 180 + ((h >> 20) % 2))
     return subject_index, opened, state
+
+
+_BENEFIT_SUBJECTS = tuple(i for i, s in enumerate(_SUBJECTS) if s[4])
 
 
 @functools.lru_cache(maxsize=4096)
 def _grant_parts(
     seed: int, g: int, cases: int, payments: int, as_of: date
-) -> tuple[int, date, str, float]:
-    case = min(g * 4, cases - 1)
-    subject_index, opened, _ = _case_parts(seed, case, as_of)
-    benefit = _SUBJECTS[subject_index][4] or "Engangsydelse"
-    amount = _SUBJECTS[subject_index][5] or 1200.0
+) -> tuple[int | None, date, int]:
+    """(the case it was granted in, or None; its start; the subject it pays for)."""
+    case: int | None = min(g * 4, cases - 1)
+    subject_index, opened, _ = _case_parts(seed, case or 0, as_of)
+    if not _SUBJECTS[subject_index][4]:  # that case grants nothing: a grant of its own
+        case = None
+        subject_index = _BENEFIT_SUBJECTS[_mix(seed, 4, g) % len(_BENEFIT_SUBJECTS)]
     # Every payment falls before the "as of" date.
     start = min(opened + timedelta(days=30), as_of - timedelta(days=30 * payments))
-    return case, start, benefit, amount
+    return case, start, subject_index
 
 
 @dataclass(frozen=True)
@@ -281,24 +294,31 @@ class DemoConnector:
             "direction": direction,
         }
 
-    def _grant_parts(self, seed: int, g: int) -> tuple[int, date, str, float]:
-        return _grant_parts(seed, g, self.cases, self.payments_per_grant, self.as_of)
+    def _grant_parts(self, seed: int, g: int) -> tuple[int | None, date, str, float]:
+        case, start, subject_index = _grant_parts(
+            seed, g, self.cases, self.payments_per_grant, self.as_of
+        )
+        _, _, _, _, benefit, amount, _ = _SUBJECTS[subject_index]
+        return case, start, benefit or "", amount
 
     def _grant(self, seed: int, subject: Subject, g: int) -> dict[str, Any]:
-        case, start, benefit, amount = self._grant_parts(seed, g)
+        case, start, subject_index = _grant_parts(
+            seed, g, self.cases, self.payments_per_grant, self.as_of
+        )
+        _, _, _, _, benefit, amount, act = _SUBJECTS[subject_index]
         end = start + timedelta(days=30 * self.payments_per_grant)
         record: dict[str, Any] = {
             "id": f"B{g + 1:06d}",
             "benefit": benefit,
             "status": "Ophørt" if end < self.as_of else "Bevilget",
-            "case": f"S{case + 1:06d}",
             "decisionDate": start.isoformat(),
             "periodStart": start.isoformat(),
             "amount": amount,
             "amountPeriod": "Måned",
-            "legalReference": "Lov om social pension § 14" if "pension" in benefit.lower()
-            else "Lov om aktiv socialpolitik § 25",
+            "legalReference": act,
         }
+        if case is not None:
+            record["case"] = f"S{case + 1:06d}"
         if end < self.as_of:
             record["periodEnd"] = end.isoformat()
         return record

@@ -88,6 +88,7 @@ class DatasetResult:
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     gap: str | None = None  # a key of GAP_REASONS when the source failed
+    source_seconds: float = 0.0  # time spent waiting for the source itself
 
     @property
     def complete(self) -> bool:
@@ -205,10 +206,12 @@ def _collect_dataset(
         table = CsvWriter(csv_out, rt)
         cursor: str | None = None
         while True:
+            asked = time.perf_counter()
             page = _fetch_with_retries(
                 connector, subject, dataset, cursor,
                 retries=source.retries, deadline=deadline, sleep=sleep,
             )
+            result.source_seconds += time.perf_counter() - asked
             lines = []
             for raw in page.records:
                 record, reason = to_record(raw, rt, prefixes)

@@ -21,13 +21,13 @@ def case(native: str, **fields: object) -> dict[str, object]:
         "id": native,
         "caseNumber": native,
         "title": "Sag",
-        "kleCode": "03.22.04",
+        "kleCode": "32.06.08",
         "kleTitle": "Boligstøtte",
         "progressState": "Oplyst",
         "openedDate": "2024-01-02",
         "changedDate": "2024-03-01",
         "responsibleUnit": "U1",
-        "role": "Ansøger",
+        "role": "Primær part",
     }
     return base | fields
 

@@ -69,12 +69,12 @@ def test_pages_with_gaps_and_hostile_data_pass_axe(
         "id": "K1",
         "caseNumber": "1",
         "title": "<b>x</b>\u202e",
-        "kleCode": "03.22.04",
+        "kleCode": "32.06.08",
         "kleTitle": "x",
         "progressState": "Oplyst",
         "openedDate": "2024-01-02",
         "responsibleUnit": "U1",
-        "role": "Ansøger",
+        "role": "Primær part",
     }
     root = build(static_profile({"Case": [case, {"id": "bad"}]})).extract(tmp_path / "pkg")
     page, _ = _open(browser, root / "index.html")
