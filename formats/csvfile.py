@@ -10,6 +10,7 @@ record's schema, which the writer checks once when it starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ __all__ = ["CsvWriter", "format_cell"]
 
 _FLUSH_ROWS = 2000
 _SAFE_KINDS = ("date", "ref")
+
 
 def format_cell(value: Any) -> str:
     """Any JSON value as a safe cell; numbers with a decimal comma."""
@@ -56,9 +58,15 @@ def _quote(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=16384)
+def _text_cell(value: str) -> str:
+    return _quote(csv_text(value))
+
+
 def _text(value: Any) -> str:
+    # Titles, benefit names and kinds repeat across records: the cache pays for itself.
     if value.__class__ is str:
-        return _quote(csv_text(value)) if value else ""
+        return _text_cell(value) if len(value) < 200 else _quote(csv_text(value))
     return _quote(format_cell(value))
 
 
@@ -106,9 +114,12 @@ def _line_function(record_type: RecordType) -> Callable[[Mapping[str, Any]], str
         else:
             cells.append(_cell_expression(spec, None))
     body = ";".join("{" + cell + "}" for cell in cells)
-    source = f"def line(record):\n    g = record.get\n    return f\"{body}\\r\\n\"\n"
+    source = f'def line(record):\n    g = record.get\n    return f"{body}\\r\\n"\n'
     namespace: dict[str, Any] = {
-        "_text": _text, "_nested": _nested, "_cell": _cell, "_number": _number
+        "_text": _text,
+        "_nested": _nested,
+        "_cell": _cell,
+        "_number": _number,
     }
     exec(compile(source, f"<csv line {record_type.name}>", "exec"), namespace)  # noqa: S102
     line: Callable[[Mapping[str, Any]], str] = namespace["line"]

@@ -129,9 +129,17 @@ def to_record(
     """
     if raw.__class__ is not dict and not isinstance(raw, Mapping):
         return None, "(record): not an object"
-    native = _native(raw.get("id"))
-    if native is None:
-        return None, "id: missing or invalid"
+    native = raw.get("id")
+    # The common case inline (alphanumeric ASCII ids): a call per record adds up.
+    if not (
+        native.__class__ is str
+        and native.isalnum()
+        and native.isascii()
+        and len(native) <= _MAX_NATIVE_ID
+    ):
+        native = _native(native)
+        if native is None:
+            return None, "id: missing or invalid"
     # id and type first, so they lead every record in the files.
     record: dict[str, Any] = {"id": None, "type": None}
     record.update(raw)
@@ -141,7 +149,8 @@ def to_record(
     for ref_field, target in rt.ref_items:
         value = record.get(ref_field)
         if value is not None:
-            ref = _native(value)
+            simple = value.__class__ is str and value.isalnum() and value.isascii()
+            ref = value if simple and len(value) <= _MAX_NATIVE_ID else _native(value)
             if ref is None:
                 return None, f"{ref_field}: invalid reference"
             record[ref_field] = prefixes[target] + ref
@@ -208,8 +217,13 @@ def _collect_dataset(
         while True:
             asked = time.perf_counter()
             page = _fetch_with_retries(
-                connector, subject, dataset, cursor,
-                retries=source.retries, deadline=deadline, sleep=sleep,
+                connector,
+                subject,
+                dataset,
+                cursor,
+                retries=source.retries,
+                deadline=deadline,
+                sleep=sleep,
             )
             result.source_seconds += time.perf_counter() - asked
             lines = []
@@ -259,9 +273,7 @@ def collect_source(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[DatasetResult]:
     """Collect every dataset of one source into ``stage``; never raises for source errors."""
-    results = [
-        DatasetResult(ds.id, source.id, ds.record_type) for ds in source.datasets
-    ]
+    results = [DatasetResult(ds.id, source.id, ds.record_type) for ds in source.datasets]
     deadline = time.monotonic() + source.timeout_seconds
     try:
         try:
@@ -270,9 +282,16 @@ def collect_source(
             raise PermanentSourceError(f"source {source.id!r} is misconfigured: {exc}") from exc
         for dataset, result in zip(source.datasets, results, strict=True):
             _collect_dataset(
-                connector, subject, source, dataset, result, stage,
-                municipality_code=municipality_code, deadline=deadline,
-                progress=progress, sleep=sleep,
+                connector,
+                subject,
+                source,
+                dataset,
+                result,
+                stage,
+                municipality_code=municipality_code,
+                deadline=deadline,
+                progress=progress,
+                sleep=sleep,
             )
     except Exception as exc:
         kind = _gap_kind(exc)
@@ -290,6 +309,9 @@ def collect_source(
             if r.rejected:
                 log.warning(
                     "dataset %s: %d of %d records rejected: %s",
-                    r.dataset_id, r.rejected, r.fetched, dict(r.reasons.most_common(5)),
+                    r.dataset_id,
+                    r.rejected,
+                    r.fetched,
+                    dict(r.reasons.most_common(5)),
                 )
     return results
