@@ -1,4 +1,9 @@
-"""Interoperability with the reference `age` command-line tool, both ways."""
+"""Interoperability with the reference `age` command-line tool, both ways.
+
+age 1.1.1 (Debian's) reads a passphrase only from the terminal (there is no
+AGE_PASSPHRASE), so the passphrase tests give it a pseudo-terminal. A missing `age`
+fails these tests; it never skips them.
+"""
 
 from __future__ import annotations
 
