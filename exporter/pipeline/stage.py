@@ -20,7 +20,7 @@ import orjson
 
 from formats import age
 
-__all__ = ["EphemeralStage", "Stage", "read_records"]
+__all__ = ["EphemeralStage", "Stage", "check_name", "read_records"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}\.(jsonl|csv|summary)$")
 
@@ -31,6 +31,13 @@ class Stage(Protocol):
     def reader(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
 
     def discard(self, name: str) -> None: ...
+
+
+def check_name(name: str) -> str:
+    """``name``, if it is a staged stream's name (``<dataset id>.jsonl|csv|summary``)."""
+    if not _NAME.fullmatch(name):  # fullmatch: "$" alone lets a final newline through
+        raise ValueError(f"bad dataset id {name!r}")
+    return name
 
 
 def read_records(stream: IO[bytes]) -> Iterator[Mapping[str, Any]]:
@@ -48,9 +55,7 @@ class EphemeralStage:
         self._identity = age.X25519Identity.generate()
 
     def _path(self, name: str) -> Path:
-        if not _NAME.match(name):
-            raise ValueError(f"bad dataset id {name!r}")
-        return self._dir / f"{name}.age"
+        return self._dir / f"{check_name(name)}.age"
 
     @contextlib.contextmanager
     def writer(self, name: str) -> Iterator[IO[bytes]]:

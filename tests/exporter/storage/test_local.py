@@ -1,0 +1,68 @@
+"""What is particular to the local store: files, modes, temporary files, directories."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from exporter.storage import LocalBlobStore
+
+
+def test_blobs_are_private_files_under_the_root(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    with store.open_writer("packages/a.zip.age") as out:
+        out.write(b"x")
+    path = tmp_path / "blobs" / "packages" / "a.zip.age"
+    assert path.read_bytes() == b"x"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) & 0o077 == 0
+
+
+def test_the_temporary_file_is_beside_the_blob_and_not_listed(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    with store.open_writer("stage/r1/a.csv.age") as out:
+        out.write(b"partial")
+        out.flush()
+        (tmp,) = (tmp_path / "stage" / "r1").iterdir()
+        assert tmp.name.startswith(".a.csv.age.") and tmp.name.endswith(".tmp")
+        assert list(store.list()) == []
+    assert [p.name for p in (tmp_path / "stage" / "r1").iterdir()] == ["a.csv.age"]
+
+
+def test_an_aborted_write_leaves_no_file(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    with pytest.raises(KeyboardInterrupt), store.open_writer("stage/r1/a.csv.age") as out:
+        out.write(b"partial")
+        raise KeyboardInterrupt
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_delete_removes_emptied_directories_but_not_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+    for key in ("stage/r1/a.csv.age", "stage/r2/b.csv.age"):
+        with store.open_writer(key) as out:
+            out.write(b"x")
+    store.delete("stage/r1/a.csv.age")
+    assert sorted(p.name for p in (root / "stage").iterdir()) == ["r2"]
+    store.delete("stage/r2/b.csv.age")
+    assert list(root.iterdir()) == []
+
+
+def test_a_symlink_is_not_a_way_out(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"s")
+    root = tmp_path / "blobs"
+    root.mkdir()
+    (root / ".link").symlink_to(outside)
+    store = LocalBlobStore(root)
+    assert list(store.list()) == []
+
+
+def test_a_relative_root_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = LocalBlobStore(Path("blobs"))
+    assert store.root == tmp_path / "blobs"
