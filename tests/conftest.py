@@ -194,3 +194,6 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+from tests.servers import postgres_schema_url, postgres_url, redis_url  # noqa: E402, F401

@@ -75,3 +75,11 @@ def test_readme_opens_with_the_two_commands() -> None:
     first_block = readme.split("```", 2)[1]
     assert "./scripts/demo" in first_block and "./scripts/test" in first_block
     assert "scripts/test" in _doc(".ci/run")
+
+
+def test_every_service_setting_is_documented() -> None:
+    from exporter.settings import Settings
+
+    doc = _doc("docs/settings.md")
+    missing = [name for name in Settings.model_fields if f"| `{name}` |" not in doc]
+    assert missing == [], f"undocumented settings: {missing}"

@@ -1,0 +1,146 @@
+"""The HTTP API (``/v1``), built around one :class:`ServiceContext`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from exporter.api import problems
+from exporter.api.metrics import HTTP_LATENCY
+from exporter.api.routes import caseworker, health, requests
+from exporter.service.context import ServiceContext
+from exporter.service.reconcile import reconcile
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+class _BodyLimit:
+    """Refuses bodies over ``limit`` bytes with 413, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await self._refuse(scope, receive, send)
+                    return
+        # Bodies are small (JSON of a few KiB): read the whole body, up to the limit,
+        # before the application sees any of it.
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body.extend(message.get("body", b""))
+            if len(body) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem_response(
+            413, f"the request body is larger than {self.limit} bytes",
+            instance=scope.get("path"),
+        )
+        await response(scope, receive, send)
+
+
+class _Timing:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "(unmatched)")  # the template, never ids
+            HTTP_LATENCY.labels(scope["method"], path, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def _reconcile_loop(context: ServiceContext, stop: threading.Event) -> None:
+    while True:
+        try:
+            reconcile(context)
+        except Exception:
+            log.exception("reconciling failed; trying again later")
+        if stop.wait(context.settings.reconcile_interval_seconds):
+            return
+
+
+def create_app(context: ServiceContext, *, run_reconciler: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if run_reconciler:
+            thread = threading.Thread(target=_reconcile_loop, args=(context, stop),
+                                      name="egnedata-reconciler", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Egne Data",
+        version="1",
+        summary="Access requests (GDPR Art. 15) and portable data packages.",
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    problems.install(app)
+    for module in (requests, caseworker, health):
+        app.include_router(module.router)
+    limited: Any = _BodyLimit
+    app.add_middleware(limited, limit=context.settings.max_body_bytes)
+    app.add_middleware(_Timing)
+    return app

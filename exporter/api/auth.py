@@ -1,0 +1,88 @@
+"""Bearer tokens: signed JWTs with a subject and a role.
+
+For now the service issues its own tokens (``egnedata token`` in development); real
+login through MitID / NemLog-in comes later and will hand out the same claims. A
+citizen's subject is their CPR number, so a token is personal data: it is never
+logged. Tokens are HS256 with the service's secret, must name our issuer, and expire.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+from exporter.cpr import Cpr
+from exporter.errors import EgneDataError, InvalidCprError
+from exporter.settings import Settings
+
+__all__ = ["AuthError", "Principal", "Role", "decode_token", "issue_token"]
+
+_ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    CASEWORKER = "caseworker"
+    ADMIN = "admin"
+
+
+class AuthError(EgneDataError):
+    """No token, or one that is expired, forged or malformed."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+
+    @property
+    def cpr(self) -> Cpr:
+        """A citizen's own CPR number (their subject)."""
+        return Cpr.parse(self.subject)
+
+
+def issue_token(settings: Settings, subject: str, role: Role, *, ttl: int | None = None) -> str:
+    if role is Role.CITIZEN:
+        subject = Cpr.parse(subject).digits
+    elif not subject or len(subject) > 200:
+        raise ValueError("a subject is 1 to 200 characters")
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "role": role.value,
+        "iss": settings.token_issuer,
+        "iat": now,
+        "exp": now + (ttl if ttl is not None else settings.token_ttl_seconds),
+    }
+    return jwt.encode(claims, settings.token_secret.get_secret_value(), algorithm=_ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.token_secret.get_secret_value(),
+            algorithms=[_ALGORITHM],
+            issuer=settings.token_issuer,
+            options={"require": ["sub", "role", "exp", "iat", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthError("the token has expired") from None
+    except jwt.PyJWTError:
+        raise AuthError("the token is not valid") from None
+    try:
+        role = Role(claims["role"])
+    except ValueError:
+        raise AuthError("the token has an unknown role") from None
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject:
+        raise AuthError("the token has no subject")
+    if role is Role.CITIZEN:
+        try:
+            Cpr.parse(subject)
+        except InvalidCprError:
+            raise AuthError("a citizen token's subject must be a CPR number") from None
+    return Principal(subject, role)

@@ -1,0 +1,133 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every error the API returns has this shape; nothing reaches the client as a bare 500
+with a stack trace, and validation errors name the field and the rule but never echo
+the submitted value (it may be a CPR number).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from exporter.api.auth import AuthError
+from exporter.errors import InvalidCprError, KeyringError
+from exporter.service.lifecycle import IllegalTransition
+from exporter.service.requests import Conflict, NotFound, UnknownDataset
+from exporter.storage import BlobNotFound
+
+__all__ = ["Problem", "install", "problem_response"]
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Invalid request",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+_PLAIN: dict[type[Exception], int] = {
+    InvalidCprError: 422,
+    UnknownDataset: 422,
+    NotFound: 404,
+    Conflict: 409,
+    IllegalTransition: 409,
+}
+"""Errors whose own message is the problem's detail."""
+
+
+class Problem(Exception):
+    """Raise in a route to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.headers, self.extra = status, detail, headers, extra
+
+
+def problem_response(
+    status: int, detail: str, *, instance: str | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        errors.append({"field": ".".join(loc) or "(body)", "problem": str(error.get("msg", ""))})
+    return errors[:20]
+
+
+def install(app: FastAPI) -> None:
+    def at(request: Request) -> str:
+        return request.url.path
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.detail, instance=at(request),
+                                headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail), instance=at(request),
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(422, "the request does not have the expected form",
+                                instance=at(request), errors=_validation_errors(exc))
+
+    @app.exception_handler(AuthError)
+    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+        return problem_response(401, str(exc), instance=at(request),
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    def plain(status: int) -> Any:
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            return problem_response(status, str(exc), instance=at(request))
+
+        return handler
+
+    for error_class, status in _PLAIN.items():
+        app.add_exception_handler(error_class, plain(status))
+
+    @app.exception_handler(BlobNotFound)
+    async def _blob(request: Request, exc: BlobNotFound) -> JSONResponse:
+        log.error("a package blob is missing")
+        return problem_response(404, "the package is no longer stored", instance=at(request))
+
+    @app.exception_handler(KeyringError)
+    async def _keys(request: Request, exc: KeyringError) -> JSONResponse:
+        log.error("key problem: %s", exc)
+        return problem_response(503, "the service's keys are not available", instance=at(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, at(request))
+        return problem_response(500, "something went wrong on our side", instance=at(request))

@@ -1,0 +1,165 @@
+"""A citizen's own access requests and packages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from exporter.api.deps import CitizenDep, ContextDep
+from exporter.api.download import RangeNotSatisfiable, age_stream, parse_range, zip_stream
+from exporter.api.metrics import DOWNLOADS, REQUESTS_CREATED
+from exporter.api.problems import Problem
+from exporter.api.schemas import PassphraseDownload, RequestCreate, RequestPublic, to_public
+from exporter.db.models import Package
+from exporter.db.models import Request as RequestRow
+from exporter.service import audit
+from exporter.service.audit import Actor
+from exporter.service.context import ServiceContext
+from exporter.service.requests import NotFound, Scope, cancel_request, create_request
+
+router = APIRouter(prefix="/v1/requests", tags=["citizen"])
+BASE = "/v1/requests"
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+
+
+def _actor(subject: str) -> Actor:
+    return Actor(subject, "citizen")
+
+
+def scope_of(body: RequestCreate) -> Scope:
+    return Scope(
+        datasets=tuple(body.datasets) if body.datasets is not None else None,
+        period_from=body.period.start if body.period else None,
+        period_to=body.period.end if body.period else None,
+    )
+
+
+def own_request(context: ServiceContext, request_id: str, cpr_digits: str) -> RequestRow:
+    """The request if it is the citizen's own; otherwise 404, as if it did not exist."""
+    with context.sessions() as session:
+        row = session.get(RequestRow, request_id)
+    if row is None or row.subject_cpr != cpr_digits:
+        raise NotFound("no such request")
+    return row
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
+def create(
+    body: RequestCreate, principal: CitizenDep, context: ContextDep, response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> RequestPublic:
+    """Ask for a package of your own data. Repeat with the same Idempotency-Key safely."""
+    row, created = create_request(context, _actor(principal.subject), principal.cpr,
+                                  scope_of(body), idempotency_key=idempotency_key)
+    if created:
+        REQUESTS_CREATED.labels(role="citizen").inc()
+    else:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"{BASE}/{row.id}"
+    return to_public(own_request(context, row.id, principal.cpr.digits), context.profile,
+                     base=BASE, today=datetime.now(UTC).date())
+
+
+@router.get("", response_model=list[RequestPublic])
+def list_mine(principal: CitizenDep, context: ContextDep) -> list[RequestPublic]:
+    """Your requests, newest first."""
+    with context.sessions() as session:
+        rows = session.scalars(
+            select(RequestRow).where(RequestRow.subject_cpr == principal.cpr.digits)
+            .order_by(RequestRow.received_at.desc()).limit(200)
+        ).all()
+    today = datetime.now(UTC).date()
+    return [to_public(r, context.profile, base=BASE, today=today) for r in rows]
+
+
+@router.get("/{request_id}", response_model=RequestPublic)
+def read(request_id: str, principal: CitizenDep, context: ContextDep) -> RequestPublic:
+    """One of your requests, with each source's progress."""
+    row = own_request(context, request_id, principal.cpr.digits)
+    return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
+
+
+@router.post("/{request_id}/cancel", response_model=RequestPublic)
+def cancel(request_id: str, principal: CitizenDep, context: ContextDep) -> RequestPublic:
+    own_request(context, request_id, principal.cpr.digits)
+    cancel_request(context, _actor(principal.subject), request_id)
+    row = own_request(context, request_id, principal.cpr.digits)
+    return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
+
+
+def _package(context: ServiceContext, row: RequestRow) -> Package:
+    package = row.package
+    if package is None or package.deleted_at is not None:
+        raise Problem(404, f"there is no package to download (the request is {row.state})")
+    return package
+
+
+def _audit_download(context: ServiceContext, actor: Actor, row: RequestRow, package: Package,
+                    detail: dict[str, object]) -> None:
+    with context.sessions.begin() as session:
+        audit.record(session, actor, "package.downloaded", request_id=row.id,
+                     detail={"package": package.id, **detail})
+
+
+@router.get("/{request_id}/package", response_class=StreamingResponse,
+            responses={200: {"content": {"application/zip": {}}}, 206: {}, 416: {}})
+def download_zip(
+    request_id: str, principal: CitizenDep, context: ContextDep, request: Request
+) -> StreamingResponse:
+    """Your package as a ZIP, decrypted as it is sent. HTTP Range is supported."""
+    row = own_request(context, request_id, principal.cpr.digits)
+    package = _package(context, row)
+    size = package.plain_size
+    try:
+        byte_range = parse_range(request.headers.get("range"), size)
+    except RangeNotSatisfiable:
+        raise Problem(416, "the range is outside the file",
+                      headers={"Content-Range": f"bytes */{size}"}) from None
+    keyring = context.keyring
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip"',
+        "Cache-Control": "no-store",
+        "ETag": f'"{package.sha256}"',
+    }
+    status_code = 200
+    if byte_range is not None:
+        status_code = 206
+        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+        headers["Content-Length"] = str(byte_range.length)
+    else:
+        headers["Content-Length"] = str(size)
+    _audit_download(context, _actor(principal.subject), row, package, {
+        "format": "zip",
+        "range": f"{byte_range.start}-{byte_range.end}" if byte_range else None,
+    })
+    DOWNLOADS.labels(format="zip").inc()
+    return StreamingResponse(zip_stream(context.blobs, package, keyring, byte_range),
+                             status_code=status_code, media_type="application/zip",
+                             headers=headers)
+
+
+@router.post("/{request_id}/package.age", response_class=StreamingResponse,
+             responses={200: {"content": {"application/octet-stream": {}}}})
+def download_age(
+    request_id: str, body: PassphraseDownload, principal: CitizenDep, context: ContextDep
+) -> StreamingResponse:
+    """Your package as an age file that opens with the passphrase you give here
+    (``age -d``). Only the file's header is made anew; nothing is stored."""
+    row = own_request(context, request_id, principal.cpr.digits)
+    package = _package(context, row)
+    size, body_iter = age_stream(context.blobs, package, context.keyring, body.passphrase)
+    _audit_download(context, _actor(principal.subject), row, package, {"format": "age"})
+    DOWNLOADS.labels(format="age").inc()
+    return StreamingResponse(body_iter, media_type="application/octet-stream", headers={
+        "Content-Length": str(size),
+        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip.age"',
+        "Cache-Control": "no-store",
+    })

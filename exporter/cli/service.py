@@ -1,0 +1,169 @@
+"""``egnedata serve``, ``worker``, ``token``, ``db upgrade`` and ``audit verify``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from exporter.cli import app
+from exporter.errors import EgneDataError
+from exporter.keys import generate_keys
+from exporter.settings import Settings, get_settings
+
+__all__: list[str] = []
+
+console = Console(stderr=True)
+db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        console.print(f"[red]error:[/] the settings are wrong:\n{exc}")
+        raise typer.Exit(code=2) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _dev_keys(settings: Settings) -> None:
+    """In development, make keys on first start so the service runs at once."""
+    if settings.environment == "development" and not (settings.keys_dir / "signing.key").exists():
+        generate_keys(settings.keys_dir)
+        console.print(f"Made development keys in {settings.keys_dir}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the HTTP API. Without EGNEDATA_REDIS_URL the jobs run in this process."""
+    import uvicorn
+
+    from exporter.api.app import create_app
+    from exporter.service.context import ServiceContext, set_context
+
+    settings = _settings()
+    _logging(log_level)
+    _dev_keys(settings)
+    try:
+        context = ServiceContext.build(settings)
+    except EgneDataError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=2) from None
+    set_context(context)
+    mode = "rq on Redis" if settings.redis_url else "an in-process queue"
+    console.print(f"Egne Data on http://{host}:{port}/v1/docs — jobs run on {mode}.")
+    try:
+        uvicorn.run(create_app(context), host=host, port=port, log_level=log_level,
+                    access_log=False)
+    finally:
+        context.close()
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run an rq worker for the service's jobs (needs EGNEDATA_REDIS_URL)."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from exporter.service.context import ServiceContext, set_context
+    from exporter.service.queue import RqQueue
+    from exporter.service.reconcile import reconcile
+
+    settings = _settings()
+    _logging(log_level)
+    if not settings.redis_url:
+        console.print("[red]error:[/] set EGNEDATA_REDIS_URL; without Redis, `egnedata serve` "
+                      "runs the jobs itself")
+        raise typer.Exit(code=2)
+    try:
+        context = ServiceContext.build(settings)
+        context.keyring  # noqa: B018 - fail closed at start: no key, no work
+    except EgneDataError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=2) from None
+    set_context(context)
+    assert isinstance(context.queue, RqQueue)
+    stop = threading.Event()
+
+    def reconciling() -> None:
+        while True:
+            try:
+                reconcile(context)
+            except Exception:
+                logging.getLogger(__name__).exception("reconciling failed")
+            if stop.wait(settings.reconcile_interval_seconds):
+                return
+
+    threading.Thread(target=reconciling, name="egnedata-reconciler", daemon=True).start()
+    # SimpleWorker runs jobs in this process (no fork per job): the jobs are short and
+    # keep their database connections; a job's time limit still applies.
+    rq_worker = SimpleWorker([context.queue.queue], connection=context.queue.connection,
+                             serializer=JSONSerializer)
+    try:
+        rq_worker.work(burst=burst, with_scheduler=False, logging_level=log_level.upper())
+    finally:
+        stop.set()
+        context.close()
+
+
+@app.command()
+def token(
+    subject: Annotated[str, typer.Option(help="A citizen's CPR number, or a staff user id.")],
+    role: Annotated[str, typer.Option(help="citizen, caseworker or admin.")] = "citizen",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Issue a bearer token (development; real login comes from NemLog-in)."""
+    from exporter.api.auth import Role, issue_token
+
+    settings = _settings()
+    if settings.environment != "development":
+        console.print("[red]error:[/] tokens are issued by the command line in development only")
+        raise typer.Exit(code=2)
+    try:
+        typer.echo(issue_token(settings, subject, Role(role), ttl=ttl))
+    except (ValueError, EgneDataError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database's tables to the current version."""
+    from exporter.db import make_engine, upgrade
+
+    settings = _settings()
+    upgrade(make_engine(settings.effective_database_url))
+    console.print("The database is up to date.")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain from its first event to its last."""
+    from exporter.db import make_engine, make_sessionmaker
+    from exporter.service.audit import verify_chain
+
+    settings = _settings()
+    with make_sessionmaker(make_engine(settings.effective_database_url))() as session:
+        check = verify_chain(session)
+    if check.ok:
+        console.print(f"The audit log is intact: {check.events} events.")
+        return
+    console.print(f"[red]The audit log is broken at event {check.broken_at}:[/] {check.problem}")
+    raise typer.Exit(code=1)

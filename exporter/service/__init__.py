@@ -1,0 +1,1 @@
+"""The service: requests, their lifecycle, the audit log, jobs and recovery."""

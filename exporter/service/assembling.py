@@ -1,0 +1,264 @@
+"""The assemble job: staged datasets -> signed package -> encrypted blob -> ready.
+
+It runs once every source task has ended, failed ones included: a failed source is a
+gap that the package names. The blob key is fixed per request and generation, so a
+second attempt after a crash overwrites rather than duplicates, and the outcome is
+recorded only if the attempt still holds the request's assembly lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from exporter.db.models import Package, Request
+from exporter.errors import EgneDataError, KeyringError
+from exporter.keys import Keyring
+from exporter.pipeline.assemble import assemble
+from exporter.pipeline.collect import DatasetResult
+from exporter.pipeline.stage import Stage
+from exporter.service.audit import SYSTEM_ACTOR
+from exporter.service.collecting import LeaseLost, result_from_json, stage_prefix
+from exporter.service.context import ServiceContext
+from exporter.service.lifecycle import RequestState
+from exporter.service.requests import scoped_profile, transition
+from exporter.signing import KeySigner
+from exporter.storage import BlobStage
+from formats import age
+
+__all__ = ["assemble_request", "package_blob_key"]
+
+log = logging.getLogger(__name__)
+_NAMESPACE = uuid.UUID("0b4c0e38-5a55-4c55-9d0e-4567e6a7d001")
+
+
+def package_blob_key(request_id: str, generation: int) -> str:
+    return f"packages/{request_id}/{generation}.zip.age"
+
+
+class _RoutedStage:
+    """Reads each dataset's staged streams from the prefix of the attempt that won."""
+
+    def __init__(self, stages: Mapping[str, Stage]) -> None:
+        self._stages = stages
+
+    def _stage(self, name: str) -> Stage:
+        return self._stages[name.rpartition(".")[0]]
+
+    def writer(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+        raise RuntimeError("the assembly stage is read-only")
+
+    def reader(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+        return self._stage(name).reader(name)
+
+    def discard(self, name: str) -> None:
+        raise RuntimeError("the assembly stage is read-only")
+
+
+class _Counting(io.RawIOBase):
+    """Passes writes on, counting bytes and hashing them; cannot seek."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        super().__init__()
+        self._out = out
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self._out.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+def _claim(session: Session, context: ServiceContext, request_id: str, attempt: int,
+           now: datetime) -> Request | None:
+    lease = now + timedelta(seconds=context.settings.lease_seconds)
+    claimed = session.execute(
+        update(Request)
+        .where(
+            Request.id == request_id,
+            Request.state == RequestState.ASSEMBLING.value,
+            Request.assemble_attempt == attempt - 1,
+            Request.assemble_lease_until.is_(None) | (Request.assemble_lease_until < now),
+        )
+        .values(assemble_attempt=attempt, assemble_lease_until=lease)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    return session.get_one(Request, request_id, populate_existing=True)
+
+
+def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> None:
+    now = datetime.now(UTC)
+    with context.sessions.begin() as session:
+        request = _claim(session, context, request_id, attempt, now)
+        if request is None:
+            log.info("assemble %s attempt %d: not ours to run", request_id, attempt)
+            return
+        if attempt > context.settings.max_attempts:
+            request.last_error = f"assembly stopped after {context.settings.max_attempts} attempts"
+            transition(session, request, RequestState.FAILED, SYSTEM_ACTOR, now=now,
+                       detail={"reason": request.last_error})
+            return
+        generation = request.generation
+        datasets = request.datasets
+        results, stage_attempts = _results(request)
+    try:
+        keyring = context.keyring
+        profile = scoped_profile(context.profile, datasets)
+        stages: dict[str, Stage] = {
+            r.dataset_id: BlobStage(
+                context.blobs, stage_prefix(request_id, r.source_id, stage_attempts[r.source_id]),
+                keyring,
+            )
+            for r in results
+            if r.complete
+        }
+        package_id = str(uuid.uuid5(_NAMESPACE, f"{request_id}:{generation}"))
+        key = package_blob_key(request_id, generation)
+        heartbeat = _Heartbeat(context, request_id, attempt)
+        with context.blobs.open_writer(key) as raw:
+            counted = _Counting(raw)
+            sink = cast(IO[bytes], counted)
+            with age.encrypt_stream(sink, [keyring.current_recipient]) as encrypted:
+                plain = _Counting(encrypted)
+                assemble(
+                    [cast(IO[bytes], plain)],
+                    profile,
+                    results,
+                    _RoutedStage(stages),
+                    KeySigner(keyring.signing_key),
+                    package_id=package_id,
+                    generated_at=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                    progress=heartbeat,
+                )
+    except LeaseLost:
+        log.warning("assemble %s attempt %d lost its lease", request_id, attempt)
+        return
+    except KeyringError as exc:
+        _fail(context, request_id, attempt, f"no usable key: {exc}")  # fail closed
+        raise
+    complete = all(r.complete for r in results)
+    _finish(context, request_id, attempt, package_id, key, counted, plain.size, keyring,
+            complete=complete)
+
+
+def _results(request: Request) -> tuple[list[DatasetResult], dict[str, int]]:
+    results: list[DatasetResult] = []
+    stage_attempts: dict[str, int] = {}
+    for task in request.tasks:
+        for data in task.results or []:
+            results.append(result_from_json(data))
+        if task.stage_attempt is not None:
+            stage_attempts[task.source_id] = task.stage_attempt
+    return results, stage_attempts
+
+
+class _Heartbeat:
+    def __init__(self, context: ServiceContext, request_id: str, attempt: int) -> None:
+        self._context, self._request_id, self._attempt = context, request_id, attempt
+        self._interval = context.settings.lease_seconds / 3
+        self._next = time.monotonic() + self._interval
+
+    def __call__(self, _step: str, _records: int) -> None:
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + self._interval
+        lease = datetime.now(UTC) + timedelta(seconds=self._context.settings.lease_seconds)
+        with self._context.sessions.begin() as session:
+            result = session.execute(
+                update(Request)
+                .where(Request.id == self._request_id,
+                       Request.assemble_attempt == self._attempt,
+                       Request.state == RequestState.ASSEMBLING.value)
+                .values(assemble_lease_until=lease)
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(result, "rowcount", 0) != 1:
+            raise LeaseLost("another attempt took over this assembly")
+
+
+@contextlib.contextmanager
+def _locked_attempt(
+    context: ServiceContext, request_id: str, attempt: int
+) -> Iterator[tuple[Session, Request | None]]:
+    with context.sessions.begin() as session:
+        request = session.scalars(
+            select(Request).where(Request.id == request_id).with_for_update()
+        ).one_or_none()
+        if request is not None and (
+            request.assemble_attempt != attempt or request.state != RequestState.ASSEMBLING.value
+        ):
+            request = None
+        yield session, request
+
+
+def _fail(context: ServiceContext, request_id: str, attempt: int, reason: str) -> None:
+    with _locked_attempt(context, request_id, attempt) as (session, request):
+        if request is not None:
+            request.last_error = reason
+            transition(session, request, RequestState.FAILED, SYSTEM_ACTOR,
+                       now=datetime.now(UTC), detail={"reason": reason})
+
+
+def _finish(
+    context: ServiceContext,
+    request_id: str,
+    attempt: int,
+    package_id: str,
+    key: str,
+    counted: _Counting,
+    plain_size: int,
+    keyring: Keyring,
+    *,
+    complete: bool,
+) -> None:
+    now = datetime.now(UTC)
+    old_key: str | None = None
+    with _locked_attempt(context, request_id, attempt) as (session, request):
+        if request is None:
+            log.warning("assemble %s attempt %d finished after losing its lease",
+                        request_id, attempt)
+            return
+        if request.package is not None:  # a rebuild after a retried source
+            if request.package.blob_key != key:
+                old_key = request.package.blob_key
+            session.delete(request.package)
+            session.flush()
+        package = Package(id=package_id, request_id=request.id)
+        session.add(package)
+        package.blob_key, package.size = key, counted.size
+        package.sha256 = counted.sha256.hexdigest()
+        package.plain_size = plain_size
+        package.vault_recipient = str(keyring.current_recipient)
+        package.signing_key_id = keyring.public_key.key_id
+        package.complete, package.created_at, package.deleted_at = complete, now, None
+        package.expires_at = now + timedelta(days=context.settings.package_retention_days)
+        request.assemble_lease_until = None
+        wanted = RequestState.READY if complete else RequestState.READY_WITH_GAPS
+        transition(session, request, wanted, SYSTEM_ACTOR, now=now, detail={
+            "package": package.id, "size": package.size, "sha256": package.sha256,
+            "generation": request.generation,
+        })
+    if old_key is not None:
+        with contextlib.suppress(EgneDataError):
+            context.blobs.delete(old_key)

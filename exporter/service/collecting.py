@@ -1,0 +1,226 @@
+"""The collect job: fetch one source for one request into the encrypted stage.
+
+Exactly-once comes from the database, not the queue. A job claims its task by a
+compare-and-set that bumps the attempt number and takes a lease; it extends the lease
+as it goes and records its outcome only if the attempt is still its own. A worker
+killed mid-collect simply lets its lease run out: the reconciler queues the next
+attempt, which stages under its own prefix, so a late write from the dead attempt can
+never mix into the package.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from exporter.connectors import Subject
+from exporter.cpr import Cpr
+from exporter.db.models import Request, SourceTask
+from exporter.errors import EgneDataError
+from exporter.pipeline.collect import DatasetResult, collect_source
+from exporter.service import audit
+from exporter.service.audit import SYSTEM_ACTOR
+from exporter.service.context import ServiceContext
+from exporter.service.lifecycle import RequestState, TaskState
+from exporter.service.requests import enqueue_assemble, scoped_profile, transition
+from exporter.storage import BlobStage
+
+__all__ = ["LeaseLost", "collect_task", "result_from_json", "result_to_json", "stage_prefix"]
+
+log = logging.getLogger(__name__)
+_ENDED = (TaskState.DONE.value, TaskState.FAILED.value, TaskState.CANCELLED.value)
+
+
+class LeaseLost(EgneDataError):
+    """Another attempt took this task over; this one stops without recording anything."""
+
+
+def stage_prefix(request_id: str, source_id: str, attempt: int) -> str:
+    return f"stage/{request_id}/{source_id}/{attempt}/"
+
+
+def result_to_json(result: DatasetResult) -> dict[str, Any]:
+    return {
+        "dataset_id": result.dataset_id,
+        "source_id": result.source_id,
+        "record_type": result.record_type,
+        "fetched": result.fetched,
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "reasons": dict(result.reasons),
+        "gap": result.gap,
+        "source_seconds": round(result.source_seconds, 3),
+    }
+
+
+def result_from_json(data: dict[str, Any]) -> DatasetResult:
+    from collections import Counter
+
+    return DatasetResult(
+        dataset_id=data["dataset_id"],
+        source_id=data["source_id"],
+        record_type=data["record_type"],
+        fetched=data["fetched"],
+        accepted=data["accepted"],
+        rejected=data["rejected"],
+        reasons=Counter(data["reasons"]),
+        gap=data["gap"],
+        source_seconds=data.get("source_seconds", 0.0),
+    )
+
+
+def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int,
+           now: datetime) -> tuple[SourceTask, Request] | None:
+    lease = now + timedelta(seconds=context.settings.lease_seconds)
+    claimed = session.execute(
+        update(SourceTask)
+        .where(
+            SourceTask.id == task_id,
+            SourceTask.attempt == attempt - 1,
+            (SourceTask.state == TaskState.PENDING.value)
+            | ((SourceTask.state == TaskState.RUNNING.value) & (SourceTask.lease_until < now)),
+        )
+        .values(state=TaskState.RUNNING.value, attempt=attempt, lease_until=lease,
+                started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    task = session.get_one(SourceTask, task_id, populate_existing=True)
+    request = session.scalars(
+        select(Request).where(Request.id == task.request_id).with_for_update()
+    ).one()
+    return task, request
+
+
+def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
+    """Run attempt ``attempt`` of a source task; a stale or duplicate job does nothing."""
+    now = datetime.now(UTC)
+    given_up: Request | None = None
+    with context.sessions.begin() as session:
+        claimed = _claim(session, context, task_id, attempt, now)
+        if claimed is None:
+            log.info("collect %s attempt %d: not ours to run (done or taken)", task_id, attempt)
+            return
+        task, request = claimed
+        if request.state == RequestState.CANCELLED.value:
+            task.state, task.finished_at = TaskState.CANCELLED.value, now
+            return
+        if request.state == RequestState.RECEIVED.value:
+            transition(session, request, RequestState.COLLECTING, SYSTEM_ACTOR, now=now)
+        if attempt > context.settings.max_attempts:
+            given_up = _give_up(session, context, task, request, now)
+        source_id, request_id = task.source_id, request.id
+        cpr = Cpr.parse(request.subject_cpr)
+        profile = scoped_profile(context.profile, request.datasets)
+    if given_up is not None or attempt > context.settings.max_attempts:
+        if given_up is not None:
+            enqueue_assemble(context, given_up)
+        return
+    source = profile.source(source_id)
+    keyring = context.keyring  # fail closed before anything is fetched
+    stage = BlobStage(context.blobs, stage_prefix(request_id, source_id, attempt), keyring)
+    heartbeat = _Heartbeat(context, task_id, attempt)
+    results = collect_source(
+        source, Subject(cpr), profile.municipality.code, stage, progress=heartbeat
+    )
+    _finish(context, task_id, attempt, results)
+
+
+class _Heartbeat:
+    """Extends the lease and publishes progress every few seconds while collecting."""
+
+    def __init__(self, context: ServiceContext, task_id: str, attempt: int) -> None:
+        self._context, self._task_id, self._attempt = context, task_id, attempt
+        self._interval = context.settings.lease_seconds / 3
+        self._next = time.monotonic() + self._interval
+        self._fetched = 0
+
+    def __call__(self, _dataset_id: str, fetched: int) -> None:
+        self._fetched += fetched
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + self._interval
+        now = datetime.now(UTC)
+        with self._context.sessions.begin() as session:
+            result = session.execute(
+                update(SourceTask)
+                .where(SourceTask.id == self._task_id, SourceTask.attempt == self._attempt,
+                       SourceTask.state == TaskState.RUNNING.value)
+                .values(lease_until=now + timedelta(seconds=self._context.settings.lease_seconds),
+                        records_fetched=self._fetched)
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(result, "rowcount", 0) != 1:
+            raise LeaseLost("another attempt took over this source")
+
+
+def _finish(
+    context: ServiceContext, task_id: str, attempt: int, results: list[DatasetResult]
+) -> None:
+    now = datetime.now(UTC)
+    gap = next((r.gap for r in results if r.gap), None)
+    with context.sessions.begin() as session:
+        task = session.get(SourceTask, task_id)
+        if task is None:
+            return
+        request = session.scalars(
+            select(Request).where(Request.id == task.request_id).with_for_update()
+        ).one()
+        session.refresh(task)
+        if task.attempt != attempt or task.state != TaskState.RUNNING.value:
+            log.warning("collect %s attempt %d finished after losing its lease", task_id, attempt)
+            return
+        task.state = (TaskState.FAILED if gap else TaskState.DONE).value
+        task.finished_at, task.lease_until, task.stage_attempt = now, None, attempt
+        task.results = [result_to_json(r) for r in results]
+        task.records_fetched = sum(r.fetched for r in results)
+        task.records_accepted = sum(r.accepted for r in results)
+        task.records_rejected = sum(r.rejected for r in results)
+        task.last_error = gap
+        audit.record(
+            session, SYSTEM_ACTOR, "source.failed" if gap else "source.collected",
+            request_id=request.id,
+            detail={"source": task.source_id, "attempt": attempt, "gap": gap,
+                    "accepted": task.records_accepted, "rejected": task.records_rejected},
+            at=now,
+        )
+        ready = maybe_start_assembly(session, request, now)
+    if ready is not None:
+        enqueue_assemble(context, ready)
+
+
+def _give_up(session: Session, context: ServiceContext, task: SourceTask, request: Request,
+             now: datetime) -> Request | None:
+    """A source whose workers kept dying: record it as a gap rather than loop forever."""
+    task.state, task.finished_at, task.lease_until = TaskState.FAILED.value, now, None
+    task.last_error = "error"
+    source = scoped_profile(context.profile, request.datasets).source(task.source_id)
+    task.results = [
+        result_to_json(DatasetResult(d.id, source.id, d.record_type, gap="error"))
+        for d in source.datasets
+    ]
+    audit.record(
+        session, SYSTEM_ACTOR, "source.failed", request_id=request.id,
+        detail={"source": task.source_id, "attempt": task.attempt, "gap": "error",
+                "reason": f"stopped after {context.settings.max_attempts} attempts"},
+        at=now,
+    )
+    return maybe_start_assembly(session, request, now)
+
+
+def maybe_start_assembly(session: Session, request: Request, now: datetime) -> Request | None:
+    """If every task has ended, move the request to assembling (once) and return it."""
+    states = session.scalars(
+        select(SourceTask.state).where(SourceTask.request_id == request.id)
+    ).all()
+    if request.state != RequestState.COLLECTING.value or any(s not in _ENDED for s in states):
+        return None
+    if transition(session, request, RequestState.ASSEMBLING, SYSTEM_ACTOR, now=now):
+        return request
+    return None

@@ -1,0 +1,125 @@
+"""Job queues: rq on Redis, or an in-process pool when no Redis is configured.
+
+Either way a job is a module-level function of ``workers.jobs`` called with ids only,
+and Redis (when used) holds nothing but those ids. The job id is derived from what the
+job works on and its attempt (``collect-<task>-<attempt>``), which lets the reconciler
+ask whether a job for that attempt still exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+__all__ = ["InProcessQueue", "JobQueue", "RqQueue", "job_function"]
+
+log = logging.getLogger(__name__)
+
+JOB_FUNCTIONS = {
+    "collect": "workers.jobs.collect",
+    "assemble": "workers.jobs.assemble",
+}
+
+
+def job_function(kind: str) -> Callable[..., Any]:
+    import importlib
+
+    module, _, name = JOB_FUNCTIONS[kind].rpartition(".")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+class JobQueue(Protocol):
+    def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
+        """Queue ``workers.jobs.<kind>(*args)`` under ``job_id`` (ids and numbers only)."""
+        ...
+
+    def pending(self, job_id: str) -> bool:
+        """Whether a job of that id is queued or running (or might be: when unsure, True)."""
+        ...
+
+    def ping(self) -> bool: ...
+
+
+class RqQueue:
+    """rq with the JSON serializer: job arguments are ids and attempt numbers."""
+
+    def __init__(self, connection: Redis, name: str) -> None:
+        self.connection = connection
+        self.queue = Queue(name, connection=connection, serializer=JSONSerializer)
+
+    def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
+        self.queue.enqueue(
+            JOB_FUNCTIONS[kind],
+            *args,
+            job_id=job_id,
+            job_timeout=max(1, int(timeout)),
+            result_ttl=300,
+            failure_ttl=86_400,
+        )
+
+    def pending(self, job_id: str) -> bool:
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except Exception:  # NoSuchJobError, or a job whose data Redis lost
+            return False
+        status = job.get_status(refresh=False)
+        return status is not None and status.value in {"queued", "started", "deferred",
+                                                        "scheduled"}
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.connection.ping())
+        except Exception:
+            return False
+
+
+class InProcessQueue:
+    """The embedded default: the same job functions on a thread pool in this process."""
+
+    def __init__(self, workers: int, run: Callable[[str, tuple[str | int, ...]], None]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="egnedata-job")
+        self._run = run
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Future[None]] = {}
+
+    def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
+        with self._lock:
+            existing = self._jobs.get(job_id)
+            if existing is not None and not existing.done():
+                return
+            future = self._pool.submit(self._call, kind, args)
+            self._jobs[job_id] = future
+            future.add_done_callback(functools.partial(self._forget, job_id))
+
+    def _forget(self, job_id: str, _future: Future[None]) -> None:
+        with self._lock:
+            future = self._jobs.get(job_id)
+            if future is not None and future.done():
+                del self._jobs[job_id]
+
+    def _call(self, kind: str, args: tuple[str | int, ...]) -> None:
+        try:
+            self._run(kind, args)
+        except Exception:
+            log.exception("job %s failed", kind)
+
+    def pending(self, job_id: str) -> bool:
+        with self._lock:
+            future = self._jobs.get(job_id)
+            return future is not None and not future.done()
+
+    def ping(self) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

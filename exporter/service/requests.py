@@ -1,0 +1,347 @@
+"""Access requests: creating them, cancelling, extending deadlines, retrying a source.
+
+Each operation is one database transaction that changes state, appends to the audit
+log and commits; jobs are queued only after the commit, so a queue that loses a job
+loses nothing the reconciler cannot find again in the database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from exporter.cpr import Cpr
+from exporter.db.models import Request, SourceTask
+from exporter.errors import EgneDataError
+from exporter.profile import Profile
+from exporter.service import audit
+from exporter.service.audit import Actor
+from exporter.service.context import ServiceContext
+from exporter.service.lifecycle import ACTIVE, RequestState, TaskState, check_transition
+
+__all__ = [
+    "MAX_EXTENSION_MONTHS",
+    "Conflict",
+    "NotFound",
+    "Scope",
+    "add_months",
+    "cancel_request",
+    "collect_job_id",
+    "create_request",
+    "extend_deadline",
+    "retry_source",
+    "scoped_profile",
+    "transition",
+]
+
+MAX_EXTENSION_MONTHS = 2
+"""GDPR Art. 12(3): one month, extendable by two further months."""
+
+
+class NotFound(EgneDataError):
+    """No such request (or not one the caller may see)."""
+
+
+class Conflict(EgneDataError):
+    """The request is not in a state that allows this, or an idempotency key was reused."""
+
+
+class UnknownDataset(EgneDataError, ValueError):
+    """A dataset id that the municipality's profile does not have."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a request asks for: some or all datasets, optionally within a period."""
+
+    datasets: tuple[str, ...] | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day if it has fewer days."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def scoped_profile(profile: Profile, datasets: Sequence[str] | None) -> Profile:
+    """The profile narrowed to ``datasets`` (all when None); sources left empty drop out."""
+    if datasets is None:
+        return profile
+    wanted = set(datasets)
+    sources = tuple(
+        s.model_copy(update={"datasets": tuple(d for d in s.datasets if d.id in wanted)})
+        for s in profile.sources
+        if any(d.id in wanted for d in s.datasets)
+    )
+    return profile.model_copy(update={"sources": sources})
+
+
+def collect_job_id(task: SourceTask) -> str:
+    """The id of the job that runs the task's next attempt."""
+    return f"collect-{task.id}-{task.attempt + 1}"
+
+
+def assemble_job_id(request: Request) -> str:
+    return f"assemble-{request.id}-{request.assemble_attempt + 1}"
+
+
+def transition(
+    session: Session,
+    request: Request,
+    wanted: RequestState,
+    actor: Actor,
+    *,
+    now: datetime,
+    detail: dict[str, object] | None = None,
+) -> bool:
+    """Move ``request`` to ``wanted`` if it is still in the state we read; audited.
+
+    Returns False (and changes nothing) when another process moved it first.
+    """
+    current = request.state
+    check_transition(current, wanted)
+    result = session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.state == current)
+        .values(state=wanted.value, state_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    request.state, request.state_changed_at = wanted.value, now
+    audit.record(
+        session, actor, f"request.{wanted.value}", request_id=request.id,
+        detail={"from": current, **(detail or {})}, at=now,
+    )
+    return True
+
+
+def _body_hash(cpr: Cpr, scope: Scope) -> str:
+    body = orjson.dumps(
+        {
+            "cpr": cpr.digits,
+            "datasets": sorted(scope.datasets) if scope.datasets is not None else None,
+            "from": scope.period_from,
+            "to": scope.period_to,
+        }
+    )
+    return hashlib.sha256(body).hexdigest()
+
+
+def _check_scope(profile: Profile, scope: Scope) -> None:
+    known = {d.id for s in profile.sources for d in s.datasets}
+    if scope.datasets is not None:
+        unknown = sorted(set(scope.datasets) - known)
+        if unknown:
+            raise UnknownDataset(
+                f"unknown dataset {', '.join(unknown)}; this municipality has: "
+                f"{', '.join(sorted(known))}"
+            )
+        if not scope.datasets:
+            raise UnknownDataset("ask for at least one dataset, or leave datasets out for all")
+    if scope.period_from and scope.period_to and scope.period_from > scope.period_to:
+        raise UnknownDataset("the period's start is after its end")
+
+
+def create_request(
+    context: ServiceContext,
+    actor: Actor,
+    cpr: Cpr,
+    scope: Scope,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Request, bool]:
+    """A new request and its source tasks, queued; or the earlier one for the same key.
+
+    Returns the request and whether it was created now. Reusing an idempotency key
+    for a different request body is a :class:`Conflict`.
+    """
+    now = now or datetime.now(UTC)
+    _check_scope(context.profile, scope)
+    body_hash = _body_hash(cpr, scope)
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(context, actor.subject, idempotency_key, body_hash)
+        if earlier is not None:
+            return earlier, False
+    profile = scoped_profile(context.profile, scope.datasets)
+    request = Request(
+        id=str(uuid.uuid4()),
+        subject_cpr=cpr.digits,
+        requested_by=actor.subject,
+        requester_role=actor.role,
+        datasets=list(scope.datasets) if scope.datasets is not None else None,
+        period_from=scope.period_from,
+        period_to=scope.period_to,
+        received_at=now,
+        deadline=add_months(now.date(), 1),
+        state=RequestState.RECEIVED.value,
+        state_changed_at=now,
+        generation=1,
+        assemble_attempt=0,
+        idempotency_key=idempotency_key,
+        body_hash=body_hash,
+    )
+    tasks = [
+        SourceTask(
+            id=str(uuid.uuid4()), request_id=request.id, source_id=source.id,
+            state=TaskState.PENDING.value, attempt=0, enqueued_at=now,
+            records_fetched=0, records_accepted=0, records_rejected=0,
+        )
+        for source in profile.sources
+    ]
+    try:
+        with context.sessions.begin() as session:
+            session.add(request)
+            session.flush()
+            session.add_all(tasks)
+            audit.record(
+                session, actor, "request.received", request_id=request.id,
+                detail={"datasets": request.datasets, "sources": [t.source_id for t in tasks]},
+                at=now,
+            )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        earlier = _by_idempotency_key(context, actor.subject, idempotency_key, body_hash)
+        if earlier is None:
+            raise
+        return earlier, False
+    set_committed_value(request, "tasks", tasks)
+    set_committed_value(request, "package", None)
+    for task in tasks:
+        enqueue_collect(context, task)
+    return request, True
+
+
+def _by_idempotency_key(
+    context: ServiceContext, requested_by: str, key: str, body_hash: str
+) -> Request | None:
+    with context.sessions() as session:
+        earlier = session.scalars(
+            select(Request).where(
+                Request.requested_by == requested_by, Request.idempotency_key == key
+            )
+        ).one_or_none()
+    if earlier is not None and earlier.body_hash != body_hash:
+        raise Conflict("this Idempotency-Key was already used for a different request")
+    return earlier
+
+
+def enqueue_collect(context: ServiceContext, task: SourceTask) -> None:
+    source = context.profile.source(task.source_id)
+    timeout = source.timeout_seconds + context.settings.lease_seconds
+    context.queue.enqueue("collect", collect_job_id(task), task.id, task.attempt + 1,
+                          timeout=timeout)
+
+
+def enqueue_assemble(context: ServiceContext, request: Request) -> None:
+    context.queue.enqueue(
+        "assemble", assemble_job_id(request), request.id, request.assemble_attempt + 1,
+        timeout=3600,
+    )
+
+
+def _locked(session: Session, request_id: str) -> Request:
+    request = session.scalars(
+        select(Request).where(Request.id == request_id).with_for_update()
+    ).one_or_none()
+    if request is None:
+        raise NotFound("no such request")
+    return request
+
+
+def cancel_request(
+    context: ServiceContext, actor: Actor, request_id: str, *, now: datetime | None = None
+) -> Request:
+    now = now or datetime.now(UTC)
+    with context.sessions.begin() as session:
+        request = _locked(session, request_id)
+        if RequestState(request.state) not in ACTIVE:
+            raise Conflict(f"a request that is {request.state} cannot be cancelled")
+        transition(session, request, RequestState.CANCELLED, actor, now=now)
+        session.execute(
+            update(SourceTask)
+            .where(SourceTask.request_id == request.id,
+                   SourceTask.state.in_([TaskState.PENDING.value, TaskState.RUNNING.value]))
+            .values(state=TaskState.CANCELLED.value, finished_at=now, lease_until=None)
+        )
+    return request
+
+
+def extend_deadline(
+    context: ServiceContext,
+    actor: Actor,
+    request_id: str,
+    months: int,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> Request:
+    """Extend by up to two months in all (Art. 12(3)); the reason is kept and audited."""
+    now = now or datetime.now(UTC)
+    with context.sessions.begin() as session:
+        request = _locked(session, request_id)
+        if RequestState(request.state) not in ACTIVE:
+            raise Conflict(f"a request that is {request.state} has no deadline to extend")
+        base = request.deadline
+        already = 0
+        if request.extended_deadline is not None:
+            already = (request.extended_deadline.year - base.year) * 12 + (
+                request.extended_deadline.month - base.month
+            )
+        if months < 1 or already + months > MAX_EXTENSION_MONTHS:
+            raise Conflict(
+                f"a deadline may be extended by at most {MAX_EXTENSION_MONTHS} months in all "
+                f"({already} used)"
+            )
+        request.extended_deadline = add_months(base, already + months)
+        request.extension_reason = reason
+        audit.record(
+            session, actor, "request.deadline_extended", request_id=request.id,
+            detail={"months": months, "deadline": request.extended_deadline.isoformat(),
+                    "reason": reason},
+            at=now,
+        )
+    return request
+
+
+def retry_source(
+    context: ServiceContext,
+    actor: Actor,
+    request_id: str,
+    source_id: str,
+    *,
+    now: datetime | None = None,
+) -> Request:
+    """Collect a failed source again and rebuild the package with it."""
+    now = now or datetime.now(UTC)
+    with context.sessions.begin() as session:
+        request = _locked(session, request_id)
+        task = next((t for t in request.tasks if t.source_id == source_id), None)
+        if task is None:
+            raise NotFound(f"this request has no source {source_id!r}")
+        if task.state != TaskState.FAILED.value:
+            raise Conflict(f"source {source_id!r} is {task.state}; only a failed one is retried")
+        if request.state not in (RequestState.READY_WITH_GAPS, RequestState.FAILED):
+            raise Conflict(f"a request that is {request.state} cannot retry a source now")
+        transition(session, request, RequestState.COLLECTING, actor, now=now,
+                   detail={"retry": source_id})
+        request.generation += 1
+        task.state, task.enqueued_at, task.last_error = TaskState.PENDING.value, now, None
+        task.lease_until = None
+    enqueue_collect(context, task)
+    return request

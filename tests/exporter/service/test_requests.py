@@ -1,0 +1,304 @@
+"""Requests through the job functions, on SQLite and PostgreSQL: fulfilment, gaps,
+duplicates, lost and killed jobs, cancelling, deadlines, expiry and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select, update
+
+from exporter.cli.package import DEMO_CPR
+from exporter.cpr import Cpr
+from exporter.db.models import AuditEvent, Package, Request, SourceTask
+from exporter.keys import Keyring
+from exporter.service.audit import Actor, verify_chain
+from exporter.service.collecting import collect_task
+from exporter.service.lifecycle import IllegalTransition, RequestState, check_transition
+from exporter.service.reconcile import expire_packages, reconcile
+from exporter.service.requests import (
+    Conflict,
+    Scope,
+    UnknownDataset,
+    add_months,
+    cancel_request,
+    create_request,
+    extend_deadline,
+    retry_source,
+)
+from formats.verify import verify_package
+from tests.conftest import demo_profile_with
+from tests.exporter.service.conftest import (
+    ContextFactory,
+    ManualQueue,
+    package_bytes,
+    package_zip,
+    run_all,
+    wait_for,
+)
+
+CITIZEN = Actor(Cpr.parse(DEMO_CPR).digits, "citizen")
+CASEWORKER = Actor("cw-1", "caseworker")
+ALL = Scope()
+
+
+def _events(context: object, request_id: str) -> list[str]:
+    with context.sessions() as session:  # type: ignore[attr-defined]
+        return list(session.scalars(
+            select(AuditEvent.action).where(AuditEvent.request_id == request_id)
+            .order_by(AuditEvent.seq)
+        ))
+
+
+def test_a_request_ends_with_a_verified_encrypted_package(
+    make_context: ContextFactory, keyring: Keyring, tmp_path: Path
+) -> None:
+    context = make_context()
+    request, created = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    assert created and request.deadline == add_months(request.received_at.date(), 1)
+    row = wait_for(context, request.id, {"ready", "ready_with_gaps", "failed"})
+    assert row.state == "ready"
+    assert all(t.state == "done" and t.records_accepted > 0 for t in row.tasks)
+    assert row.package is not None and row.package.complete
+    with context.blobs.open_reader(row.package.blob_key) as raw:
+        assert raw.read(21) == b"age-encryption.org/v1"
+    path = tmp_path / "package.zip"
+    path.write_bytes(package_bytes(context, request.id, keyring))
+    archive = package_zip(context, request.id, keyring)
+    report = verify_package(path, keyring.public_key)
+    assert report.ok and report.proves_provenance, report.problems
+    catalogue = orjson.loads(archive.read("package.jsonld"))
+    assert row.package.id in orjson.dumps(catalogue).decode()
+    assert _events(context, request.id) == [
+        "request.received", "request.collecting", "source.collected", "source.collected",
+        "source.collected", "request.assembling", "request.ready",
+    ]
+    with context.sessions() as session:
+        assert verify_chain(session).ok
+
+
+def test_a_failing_source_leaves_a_visible_gap_and_can_be_retried(
+    make_context: ContextFactory, keyring: Keyring
+) -> None:
+    profile = demo_profile_with()
+    sources = tuple(
+        s.model_copy(update={"settings": {**s.settings, "fail_with": "unreachable"},
+                             "retries": 0})
+        if s.id == "ydelsesindeks" else s
+        for s in profile.sources
+    )
+    context = make_context(profile=profile.model_copy(update={"sources": sources}))
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    row = wait_for(context, request.id, {"ready", "ready_with_gaps", "failed"})
+    assert row.state == "ready_with_gaps"
+    failed = [t for t in row.tasks if t.state == "failed"]
+    assert [(t.source_id, t.last_error) for t in failed] == [("ydelsesindeks", "unreachable")]
+    assert row.package is not None and not row.package.complete
+    archive = package_zip(context, request.id, keyring)
+    assert "ydelsesindeks" not in " ".join(archive.namelist())
+    index = archive.read("index.html").decode()
+    assert "kunne ikke nås" in index
+    first_key = row.package.blob_key
+
+    retry_source(context, CASEWORKER, request.id, "ydelsesindeks")
+    row = wait_for(context, request.id, {"ready", "ready_with_gaps", "failed"})
+    assert row.state == "ready_with_gaps" and row.generation == 2
+    assert row.package is not None and row.package.blob_key != first_key
+    assert not context.blobs.exists(first_key)
+    with pytest.raises(Conflict):
+        retry_source(context, CASEWORKER, request.id, "cpr")  # not failed
+
+
+def test_duplicate_and_stale_jobs_change_nothing(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    jobs = queue.take()
+    assert len(jobs) == 3
+    for kind, _id, args in jobs + jobs:  # every collect job delivered twice
+        context.run_job(kind, args)
+    assemble = queue.take()
+    assert [j[0] for j in assemble] == ["assemble"]
+    for kind, _id, args in assemble + assemble:
+        context.run_job(kind, args)
+    assert queue.take() == []
+    row = wait_for(context, request.id, {"ready"}, timeout=1)
+    assert all(t.attempt == 1 for t in row.tasks)
+    assert _events(context, request.id).count("request.ready") == 1
+    with context.sessions() as session:
+        assert session.scalar(
+            select(Package.id).where(Package.request_id == request.id)
+        ) == row.package.id  # type: ignore[union-attr]
+
+
+def test_lost_jobs_are_found_again_by_the_reconciler(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    queue.take()  # Redis flushed: the jobs are gone
+    assert reconcile(context).collects == 0  # too early: they may still be on their way
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    assert reconcile(context, now=later).collects == 3
+    assert reconcile(context, now=later).collects == 0  # queued now: not again
+    run_all(context, queue)
+    assert wait_for(context, request.id, {"ready"}, timeout=1).state == "ready"
+
+
+def test_a_collect_whose_worker_died_runs_again_and_the_dead_attempt_is_fenced(
+    make_context: ContextFactory,
+) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    jobs = queue.take()
+    # The first source's worker claims the task and dies before it finishes.
+    first_task = jobs[0][2][0]
+    with context.sessions.begin() as session:
+        session.execute(
+            update(SourceTask).where(SourceTask.id == first_task)
+            .values(state="running", attempt=1,
+                    lease_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    for kind, _id, args in jobs[1:]:
+        context.run_job(kind, args)
+    assert reconcile(context).collects == 1
+    (retry,) = queue.take()
+    assert retry[2] == (first_task, 2)
+    context.run_job(retry[0], retry[2])
+    run_all(context, queue)
+    row = wait_for(context, request.id, {"ready"}, timeout=1)
+    task = next(t for t in row.tasks if t.id == first_task)
+    assert task.attempt == 2 and task.stage_attempt == 2
+    # The dead attempt's job arriving late does nothing.
+    collect_task(context, first_task, 1)
+    assert _events(context, request.id).count("request.ready") == 1
+
+
+def test_workers_that_keep_dying_end_in_a_gap_not_a_loop(make_context: ContextFactory) -> None:
+    context = make_context(manual=True, max_attempts=2)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), Scope(("person",)))
+    (job,) = queue.take()
+    with context.sessions.begin() as session:
+        session.execute(update(SourceTask).where(SourceTask.id == job[2][0])
+                        .values(state="running", attempt=2,
+                                lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+    reconcile(context)
+    run_all(context, queue)
+    row = wait_for(context, request.id, {"ready_with_gaps"}, timeout=1)
+    assert row.tasks[0].state == "failed" and row.tasks[0].attempt == 3
+
+
+def test_idempotency_key(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    cpr = Cpr.parse(DEMO_CPR)
+    first, created = create_request(context, CITIZEN, cpr, ALL, idempotency_key="k-1")
+    again, created_again = create_request(context, CITIZEN, cpr, ALL, idempotency_key="k-1")
+    assert created and not created_again and again.id == first.id
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        create_request(context, CITIZEN, cpr, Scope(("person",)), idempotency_key="k-1")
+    other = Actor("cw-2", "caseworker")  # keys are per caller
+    assert create_request(context, other, cpr, ALL, idempotency_key="k-1")[1]
+
+
+def test_scope_is_checked_and_narrows_the_sources(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    cpr = Cpr.parse(DEMO_CPR)
+    with pytest.raises(UnknownDataset, match="unknown dataset nope"):
+        create_request(context, CITIZEN, cpr, Scope(("nope",)))
+    with pytest.raises(UnknownDataset, match="start is after its end"):
+        create_request(context, CITIZEN, cpr, Scope(None, date(2026, 2, 1), date(2026, 1, 1)))
+    request, _ = create_request(context, CITIZEN, cpr, Scope(("person",)))
+    assert [t.source_id for t in request.tasks] == ["cpr"]
+
+
+def test_cancel_stops_the_work(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    cancel_request(context, CITIZEN, request.id)
+    run_all(context, queue)
+    row = wait_for(context, request.id, {"cancelled"}, timeout=1)
+    assert {t.state for t in row.tasks} == {"cancelled"} and row.package is None
+    with pytest.raises(Conflict):
+        cancel_request(context, CITIZEN, request.id)
+
+
+def test_deadline_extension_is_capped_at_two_months(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    extend_deadline(context, CASEWORKER, request.id, 1, "Mange sager skal gennemgås")
+    row = extend_deadline(context, CASEWORKER, request.id, 1, "Stadig mange sager")
+    assert row.extended_deadline == add_months(row.deadline, 2)
+    assert row.extension_reason == "Stadig mange sager"
+    with pytest.raises(Conflict, match="at most 2 months"):
+        extend_deadline(context, CASEWORKER, request.id, 1, "En gang til")
+
+
+def test_expired_packages_are_deleted(make_context: ContextFactory) -> None:
+    context = make_context()
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    row = wait_for(context, request.id, {"ready"})
+    assert row.package is not None
+    key = row.package.blob_key
+    assert expire_packages(context) == 0
+    assert expire_packages(context, now=datetime.now(UTC) + timedelta(days=31)) == 1
+    row = wait_for(context, request.id, {"expired"}, timeout=1)
+    assert not context.blobs.exists(key)
+    assert list(context.blobs.list(f"stage/{request.id}/")) == []
+
+
+def test_the_audit_chain_shows_tampering(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    extend_deadline(context, CASEWORKER, request.id, 1, "Mange sager skal gennemgås")
+    with context.sessions() as session:
+        assert verify_chain(session).ok
+        seq = session.scalar(select(AuditEvent.seq).where(
+            AuditEvent.request_id == request.id, AuditEvent.action == "request.received"))
+    with context.sessions.begin() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == seq)
+                        .values(actor="someone-else"))
+    with context.sessions() as session:
+        check = verify_chain(session)
+    assert not check.ok and check.broken_at == seq and "changed" in (check.problem or "")
+
+
+def test_illegal_transitions_are_refused() -> None:
+    check_transition("received", RequestState.COLLECTING)
+    for current, wanted in [("ready", RequestState.COLLECTING), ("cancelled", RequestState.READY),
+                            ("expired", RequestState.READY), ("received", RequestState.READY)]:
+        with pytest.raises(IllegalTransition):
+            check_transition(current, wanted)
+
+
+def test_add_months_clamps_to_the_month_end() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
+    assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
+
+
+def test_no_personal_data_in_job_arguments(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    digits = Cpr.parse(DEMO_CPR).digits
+    for job in queue.jobs:
+        text = orjson.dumps([job[1], list(job[2])]).decode()
+        assert digits not in text and digits[:6] not in text
+
+
+def test_request_rows_hold_the_state_machine(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    with context.sessions() as session:
+        row = session.get(Request, request.id)
+        assert row is not None and row.state == "received" and len(row.tasks) == 3
