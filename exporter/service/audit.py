@@ -73,8 +73,7 @@ def record(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        raise RuntimeError("the audit log has no head row: run `egnedata db upgrade`")
     at = at or datetime.now(UTC)
     event = AuditEvent(
         seq=head.seq + 1,

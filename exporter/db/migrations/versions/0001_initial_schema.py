@@ -42,13 +42,15 @@ def upgrade() -> None:
             batch_op.f("ix_audit_events_request_id"), ["request_id"], unique=False
         )
 
-    op.create_table(
+    audit_head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # The one row every append locks: it must exist before two appends can race.
+    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
     op.create_table(
         "requests",
         sa.Column("id", sa.String(length=36), nullable=False),

@@ -1,0 +1,179 @@
+"""Benchmark: the service under load, over HTTP, with real processes.
+
+Starts a private Redis, uses PostgreSQL (a fresh database), `egnedata serve` and two
+`egnedata worker` processes, then submits N requests for the demo profile over HTTP
+from a pool of concurrent clients. Prints:
+
+- intake: requests/s while submitting, and p50/p99 latency of the POSTs;
+- completion: packages/s from the first submission until the last package is ready;
+- that none were lost or duplicated: every request ready, one package each, one
+  "ready" event each in the audit log.
+
+    python bench/service.py                 # 1,000 requests, 16 concurrent clients
+    python bench/service.py --requests 200 --clients 8
+
+Needs redis-server and PostgreSQL (EGNEDATA_TEST_POSTGRES, default
+postgresql://postgres:postgres@127.0.0.1:5432/postgres), as the test suite does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, wait_for_port  # noqa: E402
+
+EGNEDATA = [sys.executable, "-m", "exporter"]
+ADMIN = os.environ.get(
+    "EGNEDATA_TEST_POSTGRES", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+CPRS = [f"{61 + d:02d}{m:02d}{y:02d}-{s:04d}" for d in range(28) for m in range(1, 13)
+        for y in (60, 75, 88) for s in (1234, 2345, 3456)]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="egnedata-bench-"))
+    database = f"egnedata_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    db_url = ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    redis_port, api_port = free_port(), free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        processes.append(subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
+             "--dir", str(work)], stdout=subprocess.DEVNULL))
+        wait_for_port(redis_port)
+        env = {
+            **os.environ,
+            "EGNEDATA_DATABASE_URL": db_url,
+            "EGNEDATA_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "EGNEDATA_BLOB_URL": str(work / "blobs"),
+            "EGNEDATA_KEYS_DIR": str(work / "keys"),
+            "EGNEDATA_MAX_ATTEMPTS": "5",
+        }
+        subprocess.run([*EGNEDATA, "keys", "generate", "--dir", str(work / "keys")], env=env,
+                       check=True, capture_output=True)
+        subprocess.run([*EGNEDATA, "db", "upgrade"], env=env, check=True, capture_output=True)
+        log = (work / "service.log").open("wb")
+        processes.append(subprocess.Popen(
+            [*EGNEDATA, "serve", "--port", str(api_port), "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT))
+        wait_for_port(api_port, timeout=60)
+        for _ in range(args.workers):
+            processes.append(subprocess.Popen(
+                [*EGNEDATA, "worker", "--log-level", "warning"], env=env, stdout=log,
+                stderr=subprocess.STDOUT))
+        caseworker = subprocess.run(
+            [*EGNEDATA, "token", "--subject", "bench", "--role", "caseworker", "--ttl", "86400"],
+            env=env, check=True, capture_output=True, text=True).stdout.strip()
+        headers = {"Authorization": f"Bearer {caseworker}"}
+        base = f"http://127.0.0.1:{api_port}"
+        time.sleep(2)  # let the workers connect
+
+        latencies: list[float] = []
+        ids: list[str] = []
+        lock = threading.Lock()
+        local = threading.local()
+
+        def submit(i: int) -> None:
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = httpx.Client(base_url=base, timeout=30)
+            started = time.perf_counter()
+            response = client.post("/v1/caseworker/requests", headers={
+                **headers, "Idempotency-Key": f"bench-{i}"}, json={"cpr": CPRS[i % len(CPRS)]})
+            elapsed = time.perf_counter() - started
+            if response.status_code != 201:
+                raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+            with lock:
+                latencies.append(elapsed)
+                ids.append(response.json()["id"])
+
+        first = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(submit, range(args.requests)))
+        intake_seconds = time.perf_counter() - first
+
+        # Wait until every request has ended, watching the database.
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            while True:
+                (active,) = conn.execute(
+                    "SELECT count(*) FROM requests WHERE state IN "
+                    "('received', 'collecting', 'assembling')").fetchone() or (0,)
+                if active == 0:
+                    break
+                if time.perf_counter() - first > 1800:
+                    raise RuntimeError(f"{active} requests still active after 30 minutes")
+                time.sleep(0.2)
+            done_seconds = time.perf_counter() - first
+            states = dict(conn.execute(
+                "SELECT state, count(*) FROM requests GROUP BY state").fetchall())
+            (packages,) = conn.execute("SELECT count(*) FROM packages").fetchone() or (0,)
+            readies = conn.execute(
+                "SELECT count(*) FROM audit_events WHERE action = 'request.ready' "
+                "GROUP BY request_id HAVING count(*) <> 1").fetchall()
+            attempts = conn.execute(
+                "SELECT max(attempt) FROM source_tasks").fetchone()
+    except BaseException:
+        log_path = work / "service.log"
+        if log_path.exists():
+            sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(work, ignore_errors=True)
+
+    n = args.requests
+    print(f"{n:,} requests over HTTP, {args.clients} concurrent clients, "
+          f"{args.workers} workers, demo profile (machine: {os.cpu_count()} cores)")
+    print(f"intake:      {n / intake_seconds:8.1f} requests/s   "
+          f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
+          f"p99 {_percentile(latencies, 0.99) * 1000:6.1f} ms")
+    print(f"completion:  {n / done_seconds:8.1f} packages/s   "
+          f"(all {n:,} ended {done_seconds:.1f} s after the first request)")
+    lost = n - states.get("ready", 0)
+    print(f"states: {states}; packages: {packages}; requests with other than one 'ready' "
+          f"event: {len(readies)}; most attempts at a source: {attempts[0] if attempts else 0}")
+    print(f"lost: {lost}; duplicated: {packages - states.get('ready', 0) + len(readies)}")
+    print("goals: intake >= 300 requests/s with p99 < 100 ms; >= 20 packages/s; none lost "
+          "or duplicated")
+
+
+if __name__ == "__main__":
+    main()
