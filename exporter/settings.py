@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     blob_url: str = ""
-    keys_dir: Path = Field(default=_DATA / "keys")
+    keys_dir: Path | None = None
     profile: Path | None = None
     token_secret: SecretStr = SecretStr(DEV_TOKEN_SECRET)
     token_issuer: str = "egnedata"  # noqa: S105 - a name, not a secret
@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'egnedata.db'}"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
 
     @property
     def effective_blob_url(self) -> str:

@@ -212,3 +212,36 @@ def test_end_to_end_with_two_workers_a_kill_and_a_flush(service: Service, tmp_pa
         packages = connection.execute(text("SELECT count(*) FROM packages")).scalar_one()
     engine.dispose()
     assert sorted(n for _, n in readies) == [1, 1] and packages == 2
+
+
+def test_embedded_serve_needs_nothing_else(tmp_path: Path) -> None:
+    """`egnedata serve` with no settings: SQLite, a local blob folder, in-process jobs,
+    development keys made on first start."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGNEDATA_")}
+    env["EGNEDATA_DATA_DIR"] = str(tmp_path / "data")
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen([*EGNEDATA, "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60)
+        token = subprocess.run([*EGNEDATA, "token", "--subject", DEMO_CPR], env=env,
+                               cwd=tmp_path, capture_output=True, text=True, check=True)
+        headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            created = client.post("/v1/requests", json={}, headers=headers)
+            assert created.status_code == 201, created.text
+            body = _wait(client, created.headers["location"], headers,
+                         {"ready", "ready_with_gaps", "failed"})
+            assert body["state"] == "ready"
+            package = client.get(body["package"]["download"], headers=headers)
+            assert package.status_code == 200 and package.content[:2] == b"PK"
+            assert client.get("/readyz").json()["checks"] == {
+                "database": "ok", "queue": "ok", "keys": "ok"}
+        assert (tmp_path / "data" / "egnedata.db").exists()
+        assert (tmp_path / "data" / "keys" / "signing.key").exists()
+        stored = list((tmp_path / "data" / "blobs").rglob("*.age"))
+        assert stored and all(p.read_bytes()[:21] == b"age-encryption.org/v1" for p in stored)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

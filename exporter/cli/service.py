@@ -38,9 +38,10 @@ def _logging(level: str) -> None:
 
 def _dev_keys(settings: Settings) -> None:
     """In development, make keys on first start so the service runs at once."""
-    if settings.environment == "development" and not (settings.keys_dir / "signing.key").exists():
-        generate_keys(settings.keys_dir)
-        console.print(f"Made development keys in {settings.keys_dir}.")
+    directory = settings.effective_keys_dir
+    if settings.environment == "development" and not (directory / "signing.key").exists():
+        generate_keys(directory)
+        console.print(f"Made development keys in {directory}.")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
@@ -94,6 +94,7 @@ def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int
     task = session.get_one(SourceTask, task_id, populate_existing=True)
     request = session.scalars(
         select(Request).where(Request.id == task.request_id).with_for_update()
+        .options(lazyload("*"))
     ).one()
     return task, request
 
@@ -171,6 +172,7 @@ def _finish(
             return
         request = session.scalars(
             select(Request).where(Request.id == task.request_id).with_for_update()
+        .options(lazyload("*"))
         ).one()
         session.refresh(task)
         if task.attempt != attempt or task.state != TaskState.RUNNING.value:

@@ -63,7 +63,7 @@ class ServiceContext:
     def keyring(self) -> Keyring:
         """Loaded on first use and checked every time: no key, no package (fail closed)."""
         if self._keyring is None:
-            self._keyring = Keyring.load(self.settings.keys_dir)
+            self._keyring = Keyring.load(self.settings.effective_keys_dir)
         return self._keyring
 
     def run_job(self, kind: str, args: tuple[str | int, ...]) -> None:

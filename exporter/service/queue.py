@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis import Redis
@@ -20,7 +21,7 @@ from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-__all__ = ["InProcessQueue", "JobQueue", "RqQueue", "job_function"]
+__all__ = ["InProcessQueue", "JobQueue", "JobSpec", "RqQueue", "job_function"]
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,23 @@ def job_function(kind: str) -> Callable[..., Any]:
     return function
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to queue: ``workers.jobs.<kind>(*args)`` under ``job_id``."""
+
+    kind: str
+    job_id: str
+    args: tuple[str | int, ...]
+    timeout: float
+
+
 class JobQueue(Protocol):
     def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
         """Queue ``workers.jobs.<kind>(*args)`` under ``job_id`` (ids and numbers only)."""
+        ...
+
+    def enqueue_many(self, jobs: list[JobSpec]) -> None:
+        """Queue several jobs at once (one round trip where the queue allows)."""
         ...
 
     def pending(self, job_id: str) -> bool:
@@ -58,14 +73,20 @@ class RqQueue:
         self.queue = Queue(name, connection=connection, serializer=JSONSerializer)
 
     def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
-        self.queue.enqueue(
-            JOB_FUNCTIONS[kind],
-            *args,
-            job_id=job_id,
-            job_timeout=max(1, int(timeout)),
-            result_ttl=300,
-            failure_ttl=86_400,
-        )
+        self.enqueue_many([JobSpec(kind, job_id, args, timeout)])
+
+    def enqueue_many(self, jobs: list[JobSpec]) -> None:
+        self.queue.enqueue_many([
+            Queue.prepare_data(
+                JOB_FUNCTIONS[job.kind],
+                args=job.args,
+                job_id=job.job_id,
+                timeout=max(1, int(job.timeout)),
+                result_ttl=300,
+                failure_ttl=86_400,
+            )
+            for job in jobs
+        ])
 
     def pending(self, job_id: str) -> bool:
         try:
@@ -112,6 +133,10 @@ class InProcessQueue:
             self._run(kind, args)
         except Exception:
             log.exception("job %s failed", kind)
+
+    def enqueue_many(self, jobs: list[JobSpec]) -> None:
+        for job in jobs:
+            self.enqueue(job.kind, job.job_id, *job.args, timeout=job.timeout)
 
     def pending(self, job_id: str) -> bool:
         with self._lock:

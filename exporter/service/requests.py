@@ -28,6 +28,7 @@ from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.service.lifecycle import ACTIVE, RequestState, TaskState, check_transition
+from exporter.service.queue import JobSpec
 
 __all__ = [
     "MAX_EXTENSION_MONTHS",
@@ -206,7 +207,6 @@ def create_request(
     try:
         with context.sessions.begin() as session:
             session.add(request)
-            session.flush()
             session.add_all(tasks)
             audit.record(
                 session, actor, "request.received", request_id=request.id,
@@ -222,8 +222,7 @@ def create_request(
         return earlier, False
     set_committed_value(request, "tasks", tasks)
     set_committed_value(request, "package", None)
-    for task in tasks:
-        enqueue_collect(context, task)
+    context.queue.enqueue_many([collect_job(context, task) for task in tasks])
     return request, True
 
 
@@ -241,11 +240,14 @@ def _by_idempotency_key(
     return earlier
 
 
-def enqueue_collect(context: ServiceContext, task: SourceTask) -> None:
+def collect_job(context: ServiceContext, task: SourceTask) -> JobSpec:
     source = context.profile.source(task.source_id)
     timeout = source.timeout_seconds + context.settings.lease_seconds
-    context.queue.enqueue("collect", collect_job_id(task), task.id, task.attempt + 1,
-                          timeout=timeout)
+    return JobSpec("collect", collect_job_id(task), (task.id, task.attempt + 1), timeout)
+
+
+def enqueue_collect(context: ServiceContext, task: SourceTask) -> None:
+    context.queue.enqueue_many([collect_job(context, task)])
 
 
 def enqueue_assemble(context: ServiceContext, request: Request) -> None:

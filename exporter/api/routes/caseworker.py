@@ -51,7 +51,7 @@ def create(
     else:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"{BASE}/{row.id}"
-    return _public(context, row.id)
+    return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
 
 
 @router.get("", response_model=list[RequestPublic])

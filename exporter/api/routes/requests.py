@@ -63,8 +63,7 @@ def create(
     else:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"{BASE}/{row.id}"
-    return to_public(own_request(context, row.id, principal.cpr.digits), context.profile,
-                     base=BASE, today=datetime.now(UTC).date())
+    return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
 
 
 @router.get("", response_model=list[RequestPublic])

@@ -19,6 +19,7 @@ from exporter.cli.package import DEMO_CPR
 from exporter.keys import Keyring
 from exporter.profile import Profile
 from exporter.service.context import ServiceContext
+from exporter.service.queue import JobSpec
 from exporter.settings import Settings
 from formats import age
 from formats.verify import verify_package
@@ -282,6 +283,9 @@ def test_deadline_list_puts_the_most_urgent_first(client: TestClient,
 
 class _Parked:
     def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
+        pass
+
+    def enqueue_many(self, jobs: list[JobSpec]) -> None:
         pass
 
     def pending(self, job_id: str) -> bool:

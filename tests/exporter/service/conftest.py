@@ -15,6 +15,7 @@ from exporter.db.models import Request
 from exporter.keys import Keyring
 from exporter.profile import Profile
 from exporter.service.context import ServiceContext
+from exporter.service.queue import JobSpec
 from exporter.settings import Settings
 from formats import age
 
@@ -27,6 +28,10 @@ class ManualQueue:
 
     def enqueue(self, kind: str, job_id: str, *args: str | int, timeout: float) -> None:
         self.jobs.append((kind, job_id, args))
+
+    def enqueue_many(self, jobs: list[JobSpec]) -> None:
+        for job in jobs:
+            self.enqueue(job.kind, job.job_id, *job.args, timeout=job.timeout)
 
     def pending(self, job_id: str) -> bool:
         return any(j[1] == job_id for j in self.jobs)
