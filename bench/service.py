@@ -57,6 +57,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--servers", type=int, default=2, help="egnedata serve processes")
+    parser.add_argument("--worker-nice", type=int, default=10,
+                        help="worker CPU priority (egnedata worker --nice): intake first")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="egnedata-bench-"))
@@ -84,12 +87,14 @@ def main() -> None:
         subprocess.run([*EGNEDATA, "db", "upgrade"], env=env, check=True, capture_output=True)
         log = (work / "service.log").open("wb")
         processes.append(subprocess.Popen(
-            [*EGNEDATA, "serve", "--port", str(api_port), "--log-level", "warning"],
+            [*EGNEDATA, "serve", "--port", str(api_port), "--log-level", "warning",
+             "--workers", str(args.servers)],
             env=env, stdout=log, stderr=subprocess.STDOUT))
         wait_for_port(api_port, timeout=60)
         for _ in range(args.workers):
             processes.append(subprocess.Popen(
-                [*EGNEDATA, "worker", "--log-level", "warning"], env=env, stdout=log,
+                [*EGNEDATA, "worker", "--log-level", "warning", "--nice",
+                 str(args.worker_nice)], env=env, stdout=log,
                 stderr=subprocess.STDOUT))
         caseworker = subprocess.run(
             [*EGNEDATA, "token", "--subject", "bench", "--role", "caseworker", "--ttl", "86400"],
@@ -161,7 +166,8 @@ def main() -> None:
 
     n = args.requests
     print(f"{n:,} requests over HTTP, {args.clients} concurrent clients, "
-          f"{args.workers} workers, demo profile (machine: {os.cpu_count()} cores)")
+          f"{args.servers} server processes, {args.workers} workers at nice "
+          f"{args.worker_nice}, demo profile (machine: {os.cpu_count()} cores)")
     print(f"intake:      {n / intake_seconds:8.1f} requests/s   "
           f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
           f"p99 {_percentile(latencies, 0.99) * 1000:6.1f} ms")

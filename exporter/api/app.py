@@ -18,7 +18,7 @@ from exporter.api.routes import caseworker, health, requests
 from exporter.service.context import ServiceContext
 from exporter.service.reconcile import reconcile
 
-__all__ = ["create_app"]
+__all__ = ["app_from_settings", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +144,17 @@ def create_app(context: ServiceContext, *, run_reconciler: bool = True) -> FastA
     app.add_middleware(limited, limit=context.settings.max_body_bytes)
     app.add_middleware(_Timing)
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app for one server process, built from the environment's settings.
+
+    ``egnedata serve --workers N`` starts N processes, each calling this: each has its
+    own database connections and reconciler.
+    """
+    from exporter.service.context import set_context
+    from exporter.settings import get_settings
+
+    context = ServiceContext.build(get_settings(), migrate=False)
+    set_context(context)
+    return create_app(context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Annotated
 
@@ -49,6 +50,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (each with its own jobs "
+                          "when there is no Redis).")
+    ] = 1,
 ) -> None:
     """Run the HTTP API. Without EGNEDATA_REDIS_URL the jobs run in this process."""
     import uvicorn
@@ -67,6 +72,11 @@ def serve(
     set_context(context)
     mode = "rq on Redis" if settings.redis_url else "an in-process queue"
     console.print(f"Egne Data on http://{host}:{port}/v1/docs — jobs run on {mode}.")
+    if workers > 1:  # migrated and keys made above; each process builds its own context
+        context.close()
+        uvicorn.run("exporter.api.app:app_from_settings", factory=True, workers=workers,
+                    host=host, port=port, log_level=log_level, access_log=False)
+        return
     try:
         uvicorn.run(create_app(context), host=host, port=port, log_level=log_level,
                     access_log=False)
@@ -78,6 +88,10 @@ def serve(
 def worker(
     burst: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    nice: Annotated[
+        int, typer.Option(min=0, max=19, help="Lower this worker's CPU priority, so a server "
+                          "on the same machine stays responsive.")
+    ] = 0,
 ) -> None:
     """Run an rq worker for the service's jobs (needs EGNEDATA_REDIS_URL)."""
     from rq import SimpleWorker
@@ -89,6 +103,8 @@ def worker(
 
     settings = _settings()
     _logging(log_level)
+    if nice:
+        os.nice(nice)
     if not settings.redis_url:
         console.print("[red]error:[/] set EGNEDATA_REDIS_URL; without Redis, `egnedata serve` "
                       "runs the jobs itself")
