@@ -61,7 +61,16 @@ class SourceError(EgneDataError):
 
 
 class RetryableSourceError(SourceError):
-    """A source failed in a way that may pass: timeout, 5xx, 429, connection refused."""
+    """A source failed in a way that may pass: timeout, 5xx, 429, connection refused.
+
+    ``retry_after`` is the source's own hint, in seconds, of when to try again (an HTTP
+    ``Retry-After``); the pipeline waits that long instead of its own backoff, within
+    the source's time limit.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermanentSourceError(SourceError):

@@ -21,7 +21,9 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exporter import reference
-from exporter.errors import ProfileError
+from exporter.cpr import Cpr
+from exporter.errors import InvalidCprError, ProfileError
+from exporter.mapping import RuleSpec, check_mapping
 from formats.records import record_types
 
 __all__ = [
@@ -103,6 +105,7 @@ class DatasetSettings(_Model):
     automated_decisions: bool = False
     references: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    mapping: dict[str, RuleSpec] = Field(default_factory=dict)
 
     @field_validator("record_type")
     @classmethod
@@ -135,6 +138,14 @@ class DatasetSettings(_Model):
                 )
         return value
 
+    @model_validator(mode="after")
+    def _mapping_fits(self) -> Self:
+        if self.mapping:
+            problems = check_mapping(self.record_type, self.mapping)
+            if problems:
+                raise ValueError("mapping:\n    " + "\n    ".join(problems))
+        return self
+
 
 class SourceSettings(_Model):
     id: str = Field(pattern=_SLUG)
@@ -143,7 +154,18 @@ class SourceSettings(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=300.0, gt=0, le=86400)
     retries: int = Field(default=3, ge=0, le=20)
+    check_cpr: str = ""
     datasets: tuple[DatasetSettings, ...] = Field(min_length=1)
+
+    @field_validator("check_cpr")
+    @classmethod
+    def _test_person(cls, value: str) -> str:
+        if value:
+            try:
+                Cpr.parse(value)
+            except InvalidCprError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

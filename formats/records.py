@@ -21,8 +21,10 @@ import orjson
 
 __all__ = [
     "RECORD_ID_PREFIX",
+    "REJECTION_KEY",
     "Field",
     "RecordType",
+    "RejectReason",
     "SummarySpec",
     "context_bytes",
     "record_type",
@@ -31,6 +33,22 @@ __all__ = [
 ]
 
 RECORD_ID_PREFIX = "urn:egnedata:"
+REJECTION_KEY = "$rejected"
+"""A raw record holding a :class:`RejectReason` under this key is rejected with it.
+
+No schema allows the key, so such a record never validates; a mapping uses it to reject
+a record it could not map with a reason of its own (``openedDate: date dd-mm-yyyy``).
+"""
+
+
+class RejectReason(str):
+    """A reason for rejecting a record, made by the exporter and never by a source.
+
+    Only this type is honoured under :data:`REJECTION_KEY`, so a source that sends the
+    key itself (JSON has no way to make this type) cannot put its own text in a report.
+    """
+
+    __slots__ = ()
 _SCHEMA_BASE = "file:///egnedata/schemas/"
 _COMMON = "common.schema.json"
 
@@ -114,6 +132,9 @@ class RecordType:
         """
         if self.validator.is_valid(record):
             return None
+        marked = record.get(REJECTION_KEY)
+        if marked.__class__ is RejectReason:
+            return str(marked)
         for error in self.validator.iter_errors(record):
             where = "/".join(str(p) for p in error.instance_path) or "(record)"
             keyword = str(list(error.schema_path)[-1]) if error.schema_path else "schema"

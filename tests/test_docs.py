@@ -44,9 +44,23 @@ def test_every_connector_and_setting_is_documented(name: str) -> None:
     assert f"## `{name}`" in doc
     section = doc.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
     cls = connector_class(name)
-    settings = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    model = getattr(cls, "settings_type", None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        settings = [f.alias or k for k, f in model.model_fields.items()]
+    else:
+        settings = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     missing = [s for s in settings if f"`{s}`" not in section]
     assert missing == [], f"undocumented settings of {name}: {missing}"
+
+
+def test_every_mapping_rule_is_documented() -> None:
+    from exporter.mapping import LOOKUPS, NUMBER_STYLES, FieldRule
+
+    doc = _doc("docs/mapping.md")
+    keys = [f.alias or k for k, f in FieldRule.model_fields.items()]
+    missing = [k for k in [*keys, *LOOKUPS, *NUMBER_STYLES] if f"`{k}`" not in doc]
+    assert missing == [], f"undocumented mapping rules: {missing}"
+    assert "docs/mapping.md" in _doc("README.md")
 
 
 @pytest.mark.parametrize("name", sorted(record_types()))

@@ -36,6 +36,9 @@ ENTRY_POINT_GROUP = "egnedata.connectors"
 
 BUILTIN_CONNECTORS: Mapping[str, str] = {
     "demo": "exporter.connectors.demo:DemoConnector",
+    "file": "exporter.connectors.file:FileConnector",
+    "http": "exporter.connectors.http:HttpConnector",
+    "sql": "exporter.connectors.sql:SqlConnector",
 }
 
 

@@ -22,6 +22,7 @@ import orjson
 
 from exporter.connectors import Connector, Subject, connector_class
 from exporter.errors import PermanentSourceError, RetryableSourceError, SourceError
+from exporter.mapping import map_page
 from exporter.pipeline.stage import Stage
 from exporter.profile import DatasetSettings, SourceSettings
 from formats.csvfile import CsvWriter
@@ -174,12 +175,16 @@ def _fetch_with_retries(
         if time.monotonic() > deadline:
             raise SourceTimeout("time limit reached")
         try:
-            return connector.fetch(subject, dataset, cursor)
-        except RetryableSourceError:
+            return map_page(connector.fetch(subject, dataset, cursor), dataset)
+        except RetryableSourceError as exc:
             attempt += 1
             if attempt > retries:
                 raise
             delay = min(30.0, 0.5 * 2 ** (attempt - 1))
+            if exc.retry_after is not None:  # the source said when; it knows best
+                delay = max(0.0, exc.retry_after)
+                if delay > deadline - time.monotonic():
+                    raise SourceTimeout("the source asked to wait past the time limit") from exc
             log.warning("source fetch failed, retry %d of %d in %.1fs", attempt, retries, delay)
             sleep(min(delay, max(0.0, deadline - time.monotonic())))
 
