@@ -240,8 +240,9 @@ class Consent(Base):
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
     receipt_signature: Mapped[str] = mapped_column(Text)
 
+    # Loaded only where shown (selectinload): jobs that check a consent do not need it.
     events: Mapped[list[ConsentEvent]] = relationship(
-        order_by="ConsentEvent.version", lazy="selectin"
+        order_by="ConsentEvent.version", lazy="raise_on_sql"
     )
 
 
@@ -314,7 +315,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     attempts: Mapped[list[DeliveryAttempt]] = relationship(
-        order_by="DeliveryAttempt.attempt", lazy="selectin"
+        order_by="DeliveryAttempt.attempt", lazy="raise_on_sql"
     )
 
 

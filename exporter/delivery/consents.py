@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from exporter.db.models import Consent, ConsentEvent, Delivery, ExternalService
 from exporter.delivery.receipts import build_receipt, consent_status, sign_receipt
@@ -158,7 +158,7 @@ def revoke_consent(context: ServiceContext, actor: Actor, cpr_digits: str, conse
 
 def get_consent(context: ServiceContext, cpr_digits: str, consent_id: str) -> Consent:
     with context.sessions() as session:
-        consent = session.get(Consent, consent_id)
+        consent = session.get(Consent, consent_id, options=[selectinload(Consent.events)])
     if consent is None or consent.subject_cpr != cpr_digits:
         raise NotFound("no such consent")
     return consent
@@ -168,5 +168,5 @@ def list_consents(context: ServiceContext, cpr_digits: str) -> list[Consent]:
     with context.sessions() as session:
         return list(session.scalars(
             select(Consent).where(Consent.subject_cpr == cpr_digits)
-            .order_by(Consent.given_at.desc()).limit(500)
+            .options(selectinload(Consent.events)).order_by(Consent.given_at.desc()).limit(500)
         ).all())

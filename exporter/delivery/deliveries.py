@@ -12,8 +12,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from exporter.db.models import Consent, Delivery, ExternalService, Mandate, Request
 from exporter.delivery.consents import NotAllowed, consent_problem, record_event
@@ -26,6 +28,7 @@ from exporter.service.requests import Conflict, NotFound
 
 __all__ = [
     "create_delivery",
+    "dataset_ids",
     "deliver_job_id",
     "enqueue_delivery",
     "get_delivery",
@@ -46,11 +49,15 @@ def enqueue_delivery(context: ServiceContext, delivery: Delivery) -> None:
                           delivery.attempt + 1, timeout=3600)
 
 
-def request_datasets(context: ServiceContext, request: Request) -> list[str]:
-    """The datasets a request's package holds (all of the profile's when none named)."""
-    if request.datasets is not None:
-        return [str(d) for d in request.datasets]
+def dataset_ids(context: ServiceContext, named: list[Any] | None) -> list[str]:
+    """The datasets a request's package holds: those it named, or all the profile's."""
+    if named is not None:
+        return [str(d) for d in named]
     return sorted(d.id for s in context.profile.sources for d in s.datasets)
+
+
+def request_datasets(context: ServiceContext, request: Request) -> list[str]:
+    return dataset_ids(context, request.datasets)
 
 
 def _refuse(context: ServiceContext, actor: Actor, request_id: str, service_id: str,
@@ -166,7 +173,8 @@ def retry_delivery(context: ServiceContext, actor: Actor, delivery_id: str,
 def get_delivery(context: ServiceContext, delivery_id: str,
                  *, cpr_digits: str | None = None) -> Delivery:
     with context.sessions() as session:
-        delivery = session.get(Delivery, delivery_id)
+        delivery = session.get(Delivery, delivery_id,
+                               options=[selectinload(Delivery.attempts)])
     if delivery is None or (cpr_digits is not None and delivery.subject_cpr != cpr_digits):
         raise NotFound("no such delivery")
     return delivery
@@ -175,7 +183,8 @@ def get_delivery(context: ServiceContext, delivery_id: str,
 def list_deliveries(context: ServiceContext, *, cpr_digits: str | None = None,
                     states: Sequence[str] | None = None, limit: int = 200,
                     offset: int = 0) -> list[Delivery]:
-    query = select(Delivery).order_by(Delivery.created_at.desc())
+    query = select(Delivery).options(selectinload(Delivery.attempts)) \
+        .order_by(Delivery.created_at.desc())
     if cpr_digits is not None:
         query = query.where(Delivery.subject_cpr == cpr_digits)
     if states:

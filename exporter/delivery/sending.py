@@ -35,7 +35,7 @@ from exporter.db.models import (
     Request,
 )
 from exporter.delivery.consents import consent_problem
-from exporter.delivery.deliveries import request_datasets
+from exporter.delivery.deliveries import dataset_ids
 from exporter.delivery.mandates import mandate_problem
 from exporter.delivery.registry import s3_credentials
 from exporter.delivery.states import DeliveryState
@@ -51,6 +51,7 @@ __all__ = ["Stopped", "backoff_seconds", "basis_problem", "deliver"]
 log = logging.getLogger(__name__)
 _HEADER_PROBE = 64 * 1024
 _PIECE = 256 * 1024
+_FRESH = 1.0
 D = DeliveryState
 
 
@@ -72,11 +73,14 @@ def basis_problem(session: Session, context: ServiceContext, delivery: Delivery,
     service = session.get_one(ExternalService, delivery.service_id)
     if service.state != "active":
         return "the service is suspended"
-    request = session.get_one(Request, delivery.request_id)
-    package = session.get(Package, delivery.package_id)
-    if package is None or package.deleted_at is not None:
+    stored = session.execute(
+        select(Package.id).where(Package.id == delivery.package_id,
+                                 Package.deleted_at.is_(None))
+    ).first()
+    if stored is None:
         return "the package is no longer stored"
-    datasets = request_datasets(context, request)
+    named = session.scalar(select(Request.datasets).where(Request.id == delivery.request_id))
+    datasets = dataset_ids(context, named)
     if delivery.consent_id is not None:
         consent = session.get_one(Consent, delivery.consent_id, populate_existing=True)
         return consent_problem(consent, service, datasets, now.date(), delivery_id=delivery.id)
@@ -121,13 +125,16 @@ class _Plan:
     package_id: str
     request_id: str
     blob_key: str
-    header: bytes | None
+    header: bytes
+    payload_offset: int
     package_size: int
     service: ExternalService
     consent_id: str | None
 
 
 def _start(context: ServiceContext, delivery_id: str, attempt: int) -> _Plan | None:
+    """Claim the attempt and check its basis; the header re-wrapped to the service's key
+    is made on the first attempt and kept (written only while the claim holds)."""
     now = datetime.now(UTC)
     with context.sessions.begin() as session:
         delivery = _claim(session, context, delivery_id, attempt, now)
@@ -142,25 +149,40 @@ def _start(context: ServiceContext, delivery_id: str, attempt: int) -> _Plan | N
             _end(session, delivery, D.DEAD_LETTER,
                  f"stopped after {context.settings.delivery_max_attempts} attempts", now)
             return None
-        package = session.get_one(Package, delivery.package_id)
+        size = session.scalar(select(Package.size).where(Package.id == delivery.package_id))
         service = session.get_one(ExternalService, delivery.service_id)
         session.expunge(service)
+        with context.blobs.open_reader(delivery.blob_key, 0, _HEADER_PROBE - 1) as raw:
+            recipient = age.X25519Recipient.parse(service.age_recipient)
+            new = age.rewrap_header(raw, context.keyring.vault_identities, [recipient])
+        if delivery.header is None:
+            delivery.header = new.header
         return _Plan(delivery.id, delivery.package_id, delivery.request_id, delivery.blob_key,
-                     delivery.header, package.size, service, delivery.consent_id)
+                     delivery.header, new.payload_offset, size or 0, service,
+                     delivery.consent_id)
 
 
 class _Guard:
-    """Extends the lease and re-checks the basis every few seconds while sending."""
+    """Extends the lease and re-checks the basis every few seconds while sending.
+
+    Asked right before the first byte (``now_``), it checks again unless the claim's
+    own check is less than :data:`_FRESH` seconds old (a small package is signed in
+    milliseconds; a large one takes long enough to deserve a second look).
+    """
 
     def __init__(self, context: ServiceContext, delivery_id: str, attempt: int) -> None:
         self._context, self._id, self._attempt = context, delivery_id, attempt
         self._interval = context.settings.lease_seconds / 3
-        self._next = time.monotonic() + self._interval
+        self._checked = time.monotonic()
+        self._next = self._checked + self._interval
 
     def __call__(self, *, now_: bool = False) -> None:
+        if now_ and time.monotonic() - self._checked < _FRESH:
+            return
         if not now_ and time.monotonic() < self._next:
             return
-        self._next = time.monotonic() + self._interval
+        self._checked = time.monotonic()
+        self._next = self._checked + self._interval
         now = datetime.now(UTC)
         lease = now + timedelta(seconds=self._context.settings.lease_seconds)
         with self._context.sessions.begin() as session:
@@ -181,24 +203,6 @@ class _Guard:
             raise Stopped(problem)
 
 
-def _header(context: ServiceContext, plan: _Plan, attempt: int) -> tuple[bytes, int]:
-    """The header re-wrapped to the service's key (made once, then kept) and where the
-    stored payload starts."""
-    with context.blobs.open_reader(plan.blob_key, 0, _HEADER_PROBE - 1) as raw:
-        recipient = age.X25519Recipient.parse(plan.service.age_recipient)
-        new = age.rewrap_header(raw, context.keyring.vault_identities, [recipient])
-    if plan.header is not None:
-        return plan.header, new.payload_offset
-    with context.sessions.begin() as session:
-        session.execute(
-            update(Delivery).where(Delivery.id == plan.delivery_id, Delivery.attempt == attempt,
-                                   Delivery.header.is_(None))
-            .values(header=new.header).execution_options(synchronize_session=False)
-        )
-        stored = session.scalar(select(Delivery.header).where(Delivery.id == plan.delivery_id))
-    return stored or new.header, new.payload_offset
-
-
 def deliver(context: ServiceContext, delivery_id: str, attempt: int) -> None:
     """Run attempt ``attempt`` of a delivery; a stale or duplicate job does nothing."""
     plan = _start(context, delivery_id, attempt)
@@ -207,7 +211,7 @@ def deliver(context: ServiceContext, delivery_id: str, attempt: int) -> None:
     started = datetime.now(UTC)
     guard = _Guard(context, delivery_id, attempt)
     try:
-        header, offset = _header(context, plan, attempt)
+        header, offset = plan.header, plan.payload_offset
         size = len(header) + plan.package_size - offset
 
         def body() -> Iterator[bytes]:

@@ -20,6 +20,7 @@ from exporter.cli.package import DEMO_CPR
 from exporter.cpr import Cpr
 from exporter.db.models import Delivery
 from exporter.delivery.consents import ConsentSpec, give_consent
+from exporter.delivery.deliveries import get_delivery
 from exporter.delivery.receiver import Receiver
 from exporter.delivery.registry import ServiceSpec, register_service
 from exporter.keys import Keyring
@@ -152,11 +153,9 @@ def drive(context: ServiceContext, delivery_id: str, *, until: set[str],
     deadline = time.monotonic() + timeout
     while True:
         run_all(context, queue)
-        with context.sessions() as session:
-            delivery = session.get(Delivery, delivery_id)
-            assert delivery is not None
-            if delivery.state in until:
-                return delivery
+        delivery = get_delivery(context, delivery_id)
+        if delivery.state in until:
+            return delivery
         if time.monotonic() > deadline:
             raise AssertionError(f"delivery is still {delivery.state}")
         time.sleep(0.05)

@@ -4,9 +4,7 @@ dead letters, revoked consent, and what the receiver ends up with."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from exporter.db.models import Delivery
 from exporter.delivery.consents import revoke_consent
 from exporter.delivery.deliveries import create_delivery
 from exporter.keys import Keyring
@@ -106,8 +104,3 @@ def test_revoked_while_a_retry_is_queued_is_cancelled_by_the_job(
     assert done.state == "cancelled"
     assert scripted.seen == []
 
-
-def _attempts(context: ServiceContext, delivery_id: str) -> list[Any]:
-    with context.sessions() as session:
-        row = session.get_one(Delivery, delivery_id)
-        return list(row.attempts)
