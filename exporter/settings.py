@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     inprocess_workers: int = Field(default=2, ge=1, le=64)
     queue_name: str = "egnedata"
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Self:

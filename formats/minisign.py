@@ -153,6 +153,11 @@ class SigningKey:
     def public_key(self) -> PublicKey:
         return PublicKey(self.keynum, bytes(self._key.verify_key))
 
+    @property
+    def seed(self) -> bytes:
+        """The 32-byte Ed25519 seed, for signers that stream (:mod:`formats.ed25519`)."""
+        return bytes(self._key)
+
     def raw_sign(self, message: bytes) -> bytes:
         """A bare 64-byte Ed25519 signature of ``message``."""
         signature: bytes = self._key.sign(message).signature

@@ -3,11 +3,12 @@ hand over to :mod:`exporter.service`; the database holds everything else."""
 
 from __future__ import annotations
 
+from exporter.delivery.sending import deliver as deliver_package
 from exporter.service.assembling import assemble_request
 from exporter.service.collecting import collect_task
 from exporter.service.context import get_context
 
-__all__ = ["assemble", "collect"]
+__all__ = ["assemble", "collect", "deliver"]
 
 
 def collect(task_id: str, attempt: int) -> None:
@@ -18,3 +19,8 @@ def collect(task_id: str, attempt: int) -> None:
 def assemble(request_id: str, attempt: int) -> None:
     """Build, sign, encrypt and store the package of one request."""
     assemble_request(get_context(), request_id, attempt)
+
+
+def deliver(delivery_id: str, attempt: int) -> None:
+    """Push one package to one service (attempt ``attempt``)."""
+    deliver_package(get_context(), delivery_id, attempt)

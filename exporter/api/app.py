@@ -14,7 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exporter.api import problems
 from exporter.api.metrics import HTTP_LATENCY
-from exporter.api.routes import caseworker, health, requests
+from exporter.api.routes import (
+    caseworker,
+    consents,
+    deliveries,
+    health,
+    mandates,
+    representative,
+    requests,
+    services,
+)
 from exporter.service.context import ServiceContext
 from exporter.service.reconcile import reconcile
 
@@ -138,7 +147,8 @@ def create_app(context: ServiceContext, *, run_reconciler: bool = True) -> FastA
     )
     app.state.context = context
     problems.install(app)
-    for module in (requests, caseworker, health):
+    for module in (requests, caseworker, consents, mandates, deliveries, representative,
+                   services, health):
         app.include_router(module.router)
     limited: Any = _BodyLimit
     app.add_middleware(limited, limit=context.settings.max_body_bytes)

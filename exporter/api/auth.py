@@ -27,6 +27,8 @@ class Role(StrEnum):
     CITIZEN = "citizen"
     CASEWORKER = "caseworker"
     ADMIN = "admin"
+    REPRESENTATIVE = "representative"
+    """Acts for citizens under their mandates (fuldmagt); says whom per call."""
 
 
 class AuthError(EgneDataError):

@@ -11,7 +11,14 @@ from exporter.api.auth import AuthError, Principal, Role, decode_token
 from exporter.api.problems import Problem
 from exporter.service.context import ServiceContext
 
-__all__ = ["CaseworkerDep", "CitizenDep", "ContextDep", "PrincipalDep"]
+__all__ = [
+    "AdminDep",
+    "CaseworkerDep",
+    "CitizenDep",
+    "ContextDep",
+    "PrincipalDep",
+    "RepresentativeDep",
+]
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -50,3 +57,19 @@ def _caseworker(principal: PrincipalDep) -> Principal:
 
 CitizenDep = Annotated[Principal, Depends(_citizen)]
 CaseworkerDep = Annotated[Principal, Depends(_caseworker)]
+
+
+def _admin(principal: PrincipalDep) -> Principal:
+    if principal.role is not Role.ADMIN:
+        raise Problem(403, "this endpoint is for administrators")
+    return principal
+
+
+def _representative(principal: PrincipalDep) -> Principal:
+    if principal.role is not Role.REPRESENTATIVE:
+        raise Problem(403, "this endpoint is for representatives acting under a mandate")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(_admin)]
+RepresentativeDep = Annotated[Principal, Depends(_representative)]

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exporter.api.auth import AuthError
+from exporter.delivery.consents import NotAllowed
+from exporter.delivery.registry import InvalidService
 from exporter.errors import InvalidCprError, KeyringError
 from exporter.service.lifecycle import IllegalTransition
 from exporter.service.requests import Conflict, NotFound, UnknownDataset
@@ -47,6 +49,8 @@ _PLAIN: dict[type[Exception], int] = {
     NotFound: 404,
     Conflict: 409,
     IllegalTransition: 409,
+    NotAllowed: 403,
+    InvalidService: 422,
 }
 """Errors whose own message is the problem's detail."""
 

@@ -143,7 +143,9 @@ def worker(
 @app.command()
 def token(
     subject: Annotated[str, typer.Option(help="A citizen's CPR number, or a staff user id.")],
-    role: Annotated[str, typer.Option(help="citizen, caseworker or admin.")] = "citizen",
+    role: Annotated[
+        str, typer.Option(help="citizen, caseworker, admin or representative.")
+    ] = "citizen",
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Issue a bearer token (development; real login comes from NemLog-in)."""

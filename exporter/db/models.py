@@ -1,4 +1,5 @@
-"""The service's tables: requests, their source tasks, packages and the audit log.
+"""The service's tables: requests, their source tasks, packages and the audit log;
+external services, consents, mandates and deliveries.
 
 These are storage models. The API has its own schemas (``exporter.api.schemas``) and
 the package its own record types (``formats.records``); none of them leak into the
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -26,7 +28,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Package", "Request", "SourceTask", "UTCDateTime"]
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Consent",
+    "ConsentEvent",
+    "Delivery",
+    "DeliveryAttempt",
+    "ExternalService",
+    "Mandate",
+    "Package",
+    "Request",
+    "SourceTask",
+    "UTCDateTime",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -170,3 +186,153 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ExternalService(Base):
+    """A personal-data service citizens may push packages to (the registry).
+
+    S3 credentials are never stored in plain text: either age-encrypted to the vault
+    key (``s3_credentials_age``) or named by environment variable prefix
+    (``s3_credentials_env``); with neither, the standard AWS chain is used.
+    """
+
+    __tablename__ = "external_services"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text)
+    homepage: Mapped[str] = mapped_column(String(500))
+    privacy_policy: Mapped[str] = mapped_column(String(500))
+    age_recipient: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(10))
+    webhook_url: Mapped[str | None] = mapped_column(String(1000))
+    s3_bucket: Mapped[str | None] = mapped_column(String(63))
+    s3_prefix: Mapped[str | None] = mapped_column(String(300))
+    s3_endpoint_url: Mapped[str | None] = mapped_column(String(500))
+    s3_region: Mapped[str | None] = mapped_column(String(40))
+    s3_credentials_age: Mapped[bytes | None] = mapped_column(LargeBinary)
+    s3_credentials_env: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Consent(Base):
+    """A citizen's consent to push chosen datasets to one service, for a purpose."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_subject_service", "subject_cpr", "service_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10))
+    service_id: Mapped[str] = mapped_column(ForeignKey("external_services.id"))
+    datasets: Mapped[list[Any] | None] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(Text)
+    single_use: Mapped[bool]
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    given_at: Mapped[datetime]
+    given_by: Mapped[str] = mapped_column(String(200))
+    given_by_role: Mapped[str] = mapped_column(String(20))
+    used_by_delivery: Mapped[str | None] = mapped_column(String(36))
+    revoked_at: Mapped[datetime | None]
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_signature: Mapped[str] = mapped_column(Text)
+
+    # Loaded only where shown (selectinload): jobs that check a consent do not need it.
+    events: Mapped[list[ConsentEvent]] = relationship(
+        order_by="ConsentEvent.version", lazy="raise_on_sql"
+    )
+
+
+class ConsentEvent(Base):
+    """One step of a consent's history (given, used, revoked), with its signed receipt."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (UniqueConstraint("consent_id", "version", name="uq_consent_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(200))
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_signature: Mapped[str] = mapped_column(Text)
+
+
+class Mandate(Base):
+    """A power of attorney (fuldmagt): a representative may act for a citizen."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10), index=True)
+    representative: Mapped[str] = mapped_column(String(200), index=True)
+    rights: Mapped[list[Any]] = mapped_column(JSON)
+    datasets: Mapped[list[Any] | None] = mapped_column(JSON)
+    services: Mapped[list[Any] | None] = mapped_column(JSON)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_role: Mapped[str] = mapped_column(String(20))
+    revoked_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """Pushing one package to one service, under a consent or a mandate."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"),
+                                            index=True)
+    package_id: Mapped[str] = mapped_column(String(36))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    service_id: Mapped[str] = mapped_column(ForeignKey("external_services.id"), index=True)
+    consent_id: Mapped[str | None] = mapped_column(ForeignKey("consents.id"), index=True)
+    mandate_id: Mapped[str | None] = mapped_column(ForeignKey("mandates.id"), index=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10), index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_by_role: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_base: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    header: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    attempts: Mapped[list[DeliveryAttempt]] = relationship(
+        order_by="DeliveryAttempt.attempt", lazy="raise_on_sql"
+    )
+
+
+class DeliveryAttempt(Base):
+    """The receipt of one attempt: when, what answered (status code) and what was sent."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempt"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    retry_after: Mapped[float | None]

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 JOB_FUNCTIONS = {
     "collect": "workers.jobs.collect",
     "assemble": "workers.jobs.assemble",
+    "deliver": "workers.jobs.deliver",
 }
 
 

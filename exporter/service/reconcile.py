@@ -7,7 +7,9 @@ it twice does no harm). It re-queues:
 - a pending source task whose job is gone (Redis flushed, or lost before it ran);
 - a running source task whose lease ran out (its worker died): the next attempt;
 - a request whose tasks have all ended but which did not move on to assembling;
-- an assembling request whose assembly lease ran out or whose job is gone.
+- an assembling request whose assembly lease ran out or whose job is gone;
+- a delivery that is pending with no job, due to retry, or whose lease ran out
+  (:mod:`exporter.delivery.recovery`).
 
 It also deletes packages whose retention has run out, with their staged data.
 """
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from exporter.db.models import Package, Request, SourceTask
+from exporter.delivery.recovery import reconcile_deliveries
 from exporter.errors import EgneDataError
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
@@ -45,6 +48,7 @@ class Reconciled:
     collects: int = 0
     assemblies: int = 0
     expired: int = 0
+    deliveries: int = 0
 
 
 def _stale(task: SourceTask, now: datetime, grace: timedelta) -> bool:
@@ -93,6 +97,7 @@ def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconc
         enqueue_assemble(context, request)
         done.assemblies += 1
     done.expired = expire_packages(context, now=now)
+    done.deliveries = reconcile_deliveries(context, now)
     return done
 
 
