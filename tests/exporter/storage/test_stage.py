@@ -44,7 +44,7 @@ def test_round_trip_stores_only_age_files(store: BlobStore, keyring: Keyring) ->
     with store.open_reader(info.key) as raw:
         stored = raw.read()
     assert stored.startswith(b"age-encryption.org/v1\n")
-    assert MARKER not in stored and b'"n"' not in stored
+    assert MARKER not in stored  # a long marker: a short one can occur in random bytes
 
 
 def test_another_keyring_cannot_read(
