@@ -9,6 +9,7 @@ source passes :func:`formats.text.clean_text` and is cut short for display.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import jinja2
+from jinja2.bccache import Bucket
 
 from formats.records import Field, RecordType, record_types
 from formats.summary import DatasetSummary
@@ -85,10 +87,38 @@ def _texts() -> Mapping[str, Mapping[str, str]]:
     return texts
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's per-user cache of compiled templates (its ``__pycache__``).
+
+    Compiling the templates costs more than rendering them, and each command-line run
+    or worker job is a fresh process. Entries are checked against the template source
+    and the Python version. The cache is an optimisation only: if it cannot be read or
+    written, templates are compiled as if it were not there.
+    """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()  # a private folder in the temp dir, mode 0700
+    except (OSError, RuntimeError):  # no safe folder for it
+        return None
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("templates"))),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
