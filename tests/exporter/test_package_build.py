@@ -54,6 +54,16 @@ def test_same_input_same_bytes(build: Builder) -> None:
     assert first == second
 
 
+def test_data_dictionary_names_the_allowed_values(build: Builder) -> None:
+    # "values" is also a dict method: the page once showed the method's address instead
+    # of the label, which made the bytes differ from one process to the next.
+    built = build()
+    for page, label in (("about.html", "Mulige værdier"), ("about.en.html", "Possible values")):
+        text = built.read(page).decode("utf-8")
+        assert f"{label}: Opstået, Oplyst" in text
+        assert "built-in method" not in text
+
+
 def test_different_subject_different_package(build: Builder) -> None:
     assert build().zip_path.read_bytes() != build(cpr="720290-1234").zip_path.read_bytes()
 
