@@ -11,7 +11,7 @@ record's schema, which the writer checks once when it starts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from formats.records import Field, RecordType
@@ -145,6 +145,13 @@ class CsvWriter:
     def write(self, record: Mapping[str, Any]) -> None:
         self._lines.append(self._line(record))
         self.count += 1
+        if len(self._lines) >= _FLUSH_ROWS:
+            self._flush()
+
+    def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        before = len(self._lines)
+        self._lines.extend(map(self._line, records))
+        self.count += len(self._lines) - before
         if len(self._lines) >= _FLUSH_ROWS:
             self._flush()
 

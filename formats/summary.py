@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -77,6 +77,10 @@ class DatasetSummary:
             heapq.heappush(heap, (key, tiebreak, record))
         elif key > heap[0][0]:  # on a tie the earlier record stays: deterministic
             heapq.heapreplace(heap, (key, tiebreak, record))
+
+    def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for record in records:
+            self.add(record)
 
     @property
     def totals(self) -> dict[str, Decimal]:
