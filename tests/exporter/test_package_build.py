@@ -189,6 +189,29 @@ def test_rejected_records_are_counted_and_reported(build: Builder) -> None:
     assert "5 records could not be shown" in built.text("index.en.html")
 
 
+def test_pages_that_need_the_careful_path_keep_their_order(build: Builder) -> None:
+    good = {
+        "id": "K1",
+        "caseNumber": "1",
+        "title": "Boligstøtte",
+        "kleCode": "32.06.08",
+        "kleTitle": "x",
+        "progressState": "Oplyst",
+        "openedDate": "2024-01-02",
+        "responsibleUnit": "U1",
+        "role": "Primær part",
+    }
+    # Pages of two: both records map but one fails its schema; then an id that
+    # needs quoting next to something that is not a record at all.
+    records = [good, {**good, "id": "K2", "role": "Chef"}, {**good, "id": "K 3"}, 4]
+    built = build(static_profile({"Case": records}))
+    result = built.result.datasets[0]
+    assert (result.accepted, result.rejected) == (2, 2)
+    assert set(result.reasons) == {"role: enum", "(record): not an object"}
+    ids = [c["id"] for c in orjson.loads(built.read("data/sager.jsonld"))["@graph"]]
+    assert [i.rsplit(":", 1)[1] for i in ids] == ["K1", "K%203"]
+
+
 def test_package_id_and_time_are_in_the_signature_comment(build: Builder) -> None:
     built = build()
     assert f"package:{FIXED_ID}" in built.text("SHA256SUMS.minisig")
