@@ -115,17 +115,13 @@ def _remembering(seen: dict[Any, str]) -> tuple[Callable[[Any], str], Callable[[
     return text, number
 
 
-LineFunction = Callable[[Mapping[str, Any]], str]
-PageFunction = Callable[[Iterable[Mapping[str, Any]]], str]
-
-
-def _line_functions(record_type: RecordType) -> tuple[LineFunction, PageFunction]:
-    """Functions for a record type that turn a record, or a page of them, into CSV.
+def _rows_function(record_type: RecordType) -> Callable[[Iterable[Mapping[str, Any]]], str]:
+    """A function for a record type that turns a page of records into CSV rows.
 
     Built from the schema's field list (names are plain identifiers, checked by the
     schemas' ``propertyNames`` rule, and are embedded with ``repr``), because a single
     f-string is several times faster than the csv module plus a getter call per cell;
-    the page function loops in a comprehension, without a call per record.
+    it loops in a comprehension, without a call per record.
     Cells that the schema holds to safe patterns (dates, ids, references, enumerations
     and constants checked in :func:`_is_safe`) need no quoting; every other cell is
     quoted as needed. Each writer remembers its own texts, so nothing of one
@@ -139,8 +135,7 @@ def _line_functions(record_type: RecordType) -> tuple[LineFunction, PageFunction
             cells.append(_cell_expression(record_type, spec, None))
     row = 'f"' + ";".join("{" + cell + "}" for cell in cells) + '\\r\\n"'
     source = (
-        f"def line(record):\n    g = record.get\n    return {row}\n\n"
-        f"def lines(records):\n"
+        f"def rows(records):\n"
         f"    return ''.join([{row} for record in records for g in (record.get,)])\n"
     )
     seen: dict[Any, str] = {}
@@ -152,8 +147,9 @@ def _line_functions(record_type: RecordType) -> tuple[LineFunction, PageFunction
         "_nested": _nested,
         "_cell": _cell,
     }
-    exec(compile(source, f"<csv line {record_type.name}>", "exec"), namespace)  # noqa: S102
-    return namespace["line"], namespace["lines"]
+    exec(compile(source, f"<csv rows {record_type.name}>", "exec"), namespace)  # noqa: S102
+    rows: Callable[[Iterable[Mapping[str, Any]]], str] = namespace["rows"]
+    return rows
 
 
 class CsvWriter:
@@ -161,7 +157,7 @@ class CsvWriter:
 
     def __init__(self, out: IO[bytes], record_type: RecordType) -> None:
         self._out = out
-        self._line, self._page = _line_functions(record_type)
+        self._rows = _rows_function(record_type)
         headings = ["Id"]
         for spec in record_type.fields:
             if spec.kind == "object":
@@ -174,11 +170,10 @@ class CsvWriter:
         self.count = 0
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._lines.append(self._line(record))
-        self._written(1)
+        self.write_all((record,))
 
     def write_all(self, records: Sequence[Mapping[str, Any]]) -> None:
-        self._lines.append(self._page(records))
+        self._lines.append(self._rows(records))
         self._written(len(records))
 
     def _written(self, rows: int) -> None:

@@ -195,7 +195,8 @@ def _units(datasets: Sequence[DatasetView]) -> dict[str, Mapping[str, Any]]:
     return units
 
 
-def _context(package: PackageView, language: str, page: str) -> dict[str, Any]:
+def _context(package: PackageView, language: str) -> dict[str, Any]:
+    """What both pages in ``language`` are rendered from (but ``other_href``)."""
     units = _units(package.datasets)
     cells = _Cells(language, units)
     other = "en" if language == "da" else "da"
@@ -230,7 +231,6 @@ def _context(package: PackageView, language: str, page: str) -> dict[str, Any]:
         "lang": language,
         "t": _texts()[language],
         "other_lang": other,
-        "other_href": page_name(page, other),
         "index_href": page_name("index", language),
         "about_href": page_name("about", language),
         "p": package,
@@ -249,9 +249,11 @@ def render_pages(package: PackageView) -> dict[str, bytes]:
     """Every page, by file name in the package."""
     env = _environment()
     pages: dict[str, bytes] = {}
+    contexts = {language: _context(package, language) for language in LANGUAGES}
     for page in ("index", "about"):
         template = env.get_template(f"{page}.html.j2")
-        for language in LANGUAGES:
-            html = template.render(_context(package, language, page))
+        for language, context in contexts.items():
+            other_href = page_name(page, context["other_lang"])
+            html = template.render(context, other_href=other_href)
             pages[page_name(page, language)] = html.encode("utf-8")
     return pages
