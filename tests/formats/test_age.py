@@ -117,6 +117,26 @@ def test_failed_block_leaves_an_undecryptable_file() -> None:
         decrypt(raw.getvalue())
 
 
+def test_streams_open_at_once_never_share_a_buffer() -> None:
+    # Finished streams hand their block buffers on to the next ones: streams open at
+    # the same time, reading and writing, must each have their own.
+    payloads = [bytes([n]) * (3 * 8 * CHUNK + n) for n in range(1, 4)]
+    for _ in range(2):
+        sinks = [io.BytesIO() for _ in payloads]
+        with contextlib.ExitStack() as stack:
+            writers = [stack.enter_context(age.encrypt_stream(s, [VAULT.recipient])) for s in sinks]
+            for offset in range(0, len(payloads[-1]), 100_000):
+                for writer, data in zip(writers, payloads, strict=True):
+                    writer.write(data[offset : offset + 100_000])
+        readers = [age.decrypt_stream(io.BytesIO(s.getvalue()), [VAULT]) for s in sinks]
+        got = [b"" for _ in readers]
+        while any(len(g) < len(p) for g, p in zip(got, payloads, strict=True)):
+            got = [g + r.read(70_000) for g, r in zip(got, readers, strict=True)]
+        assert got == payloads
+        for reader in readers:
+            reader.close()
+
+
 def test_several_recipients_and_identities() -> None:
     data = encrypt(b"hej", [VAULT.recipient, OTHER.recipient])
     assert data.count(b"\n-> X25519 ") == 2
