@@ -11,12 +11,12 @@ block, not once a byte. The final chunk is only known when the input ends, so th
 last chunk of a full block is always held back until more input (or the end) shows
 whether it is the final one.
 
-:func:`formats.age.encrypt` and :func:`formats.age.decrypt` also use the second core:
-a block's chunks are split between the caller's thread and a helper
-(:class:`CipherPool`), and finished blocks are written by a writer thread
-(:class:`BackgroundOutput`), since libsodium and file writes release the GIL. The
-streaming interfaces (``encrypt_stream``, ``decrypt_stream``) stay on the caller's
-thread.
+:func:`formats.age.encrypt` and :func:`formats.age.decrypt` also use a second core
+when the process may run on one: a block's chunks are split between the caller's
+thread and a helper (:class:`CipherPool`), and finished blocks are written by a
+writer thread (:class:`BackgroundOutput`), since libsodium and file writes release
+the GIL. On a single core the threads only cost. The streaming interfaces
+(``encrypt_stream``, ``decrypt_stream``) stay on the caller's thread.
 """
 
 from __future__ import annotations

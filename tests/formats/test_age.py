@@ -66,6 +66,19 @@ def test_round_trip(size: int, armor: bool) -> None:
     assert age.decrypt_stream(io.BytesIO(encrypted), [VAULT]).read() == data
 
 
+@pytest.mark.parametrize("size", [0, CHUNK, 17 * CHUNK + 3])
+def test_round_trip_on_one_cpu(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With one CPU the whole-file functions work on the caller's thread alone.
+    from formats._age import api
+
+    monkeypatch.setattr(api, "_several_cpus", lambda: False)
+    data = os.urandom(size)
+    encrypted = encrypt(data)
+    assert decrypt(encrypted) == data
+    monkeypatch.undo()
+    assert decrypt(encrypted) == data and decrypt(encrypt(data)) == data
+
+
 def test_payload_layout() -> None:
     """Full chunks, then a short final one; an exact multiple ends in a full chunk."""
     for size, payload in [(0, 16), (5, 21), (CHUNK, SEALED), (2 * CHUNK, 2 * SEALED)]:
