@@ -9,6 +9,7 @@ source passes :func:`formats.text.clean_text` and is cut short for display.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import jinja2
+from jinja2.bccache import Bucket
 
 from formats.records import Field, RecordType, record_types
 from formats.summary import DatasetSummary
@@ -85,10 +87,38 @@ def _texts() -> Mapping[str, Mapping[str, str]]:
     return texts
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's per-user cache of compiled templates (its ``__pycache__``).
+
+    Compiling the templates costs more than rendering them, and each command-line run
+    or worker job is a fresh process. Entries are checked against the template source
+    and the Python version. The cache is an optimisation only: if it cannot be read or
+    written, templates are compiled as if it were not there.
+    """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()  # a private folder in the temp dir, mode 0700
+    except (OSError, RuntimeError):  # no safe folder for it
+        return None
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("templates"))),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -165,7 +195,8 @@ def _units(datasets: Sequence[DatasetView]) -> dict[str, Mapping[str, Any]]:
     return units
 
 
-def _context(package: PackageView, language: str, page: str) -> dict[str, Any]:
+def _context(package: PackageView, language: str) -> dict[str, Any]:
+    """What both pages in ``language`` are rendered from (but ``other_href``)."""
     units = _units(package.datasets)
     cells = _Cells(language, units)
     other = "en" if language == "da" else "da"
@@ -200,7 +231,6 @@ def _context(package: PackageView, language: str, page: str) -> dict[str, Any]:
         "lang": language,
         "t": _texts()[language],
         "other_lang": other,
-        "other_href": page_name(page, other),
         "index_href": page_name("index", language),
         "about_href": page_name("about", language),
         "p": package,
@@ -219,9 +249,11 @@ def render_pages(package: PackageView) -> dict[str, bytes]:
     """Every page, by file name in the package."""
     env = _environment()
     pages: dict[str, bytes] = {}
+    contexts = {language: _context(package, language) for language in LANGUAGES}
     for page in ("index", "about"):
         template = env.get_template(f"{page}.html.j2")
-        for language in LANGUAGES:
-            html = template.render(_context(package, language, page))
+        for language, context in contexts.items():
+            other_href = page_name(page, context["other_lang"])
+            html = template.render(context, other_href=other_href)
             pages[page_name(page, language)] = html.encode("utf-8")
     return pages

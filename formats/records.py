@@ -11,7 +11,7 @@ package under ``schemas/`` and named by ``dct:conformsTo`` in ``package.jsonld``
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -101,6 +101,26 @@ class RecordType:
         )
 
     @functools.cached_property
+    def _batch_validator(self) -> jsonschema_rs.Validator:
+        uri = _SCHEMA_BASE + self.schema_file
+        registry = jsonschema_rs.Registry(
+            [(_SCHEMA_BASE + _COMMON, dict(_common())), (uri, _without_implied_rules(self.schema))]
+        )
+        return jsonschema_rs.validator_for(
+            {"type": "array", "items": {"$ref": uri}}, registry=registry, validate_formats=True
+        )
+
+    def all_valid(self, records: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether every record conforms, checked in one call.
+
+        Crossing into the validator once per page rather than once per record, under a
+        schema that leaves out only rules other rules already imply, accepts exactly
+        the records :attr:`validator` accepts, several times faster. Use
+        :meth:`first_error` to find out what is wrong when it says no.
+        """
+        return bool(self._batch_validator.is_valid(records))
+
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         """Flat column names for tables: nested objects become ``parent.child``."""
         out: list[str] = []
@@ -171,6 +191,29 @@ def _common() -> Mapping[str, Any]:
 @functools.cache
 def _registry() -> jsonschema_rs.Registry:
     return jsonschema_rs.Registry([(_SCHEMA_BASE + _COMMON, dict(_common()))])
+
+
+def _without_implied_rules(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema less a ``propertyNames`` rule that cannot fail where the rest holds.
+
+    With ``additionalProperties: false`` (and no pattern or unevaluated properties) a
+    valid record only has the listed properties; if each of their names passes
+    ``propertyNames``, checking every record's names again is pure cost (about half the
+    time of validating a record).
+    """
+    result = dict(schema)
+    names = result.get("propertyNames")
+    if (
+        names is None
+        or result.get("additionalProperties") is not False
+        or "patternProperties" in result
+        or "unevaluatedProperties" in result
+    ):
+        return result
+    check = jsonschema_rs.validator_for(names, registry=_registry(), validate_formats=True)
+    if all(check.is_valid(name) for name in result.get("properties", {})):
+        del result["propertyNames"]
+    return result
 
 
 def _resolve(prop: Mapping[str, Any]) -> Mapping[str, Any]:

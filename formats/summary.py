@@ -9,9 +9,8 @@ the number of records.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -37,7 +36,7 @@ class DatasetSummary:
     sums: dict[str, Decimal] = field(default_factory=dict)
     kept: list[Mapping[str, Any]] = field(default_factory=list)
     _heap: list[tuple[str, int, Mapping[str, Any]]] = field(default_factory=list)
-    _tiebreak: itertools.count[int] = field(default_factory=itertools.count)
+    _arrived: int = 0  # records ranked so far
 
     def __post_init__(self) -> None:
         spec = self.record_type.summary
@@ -48,35 +47,54 @@ class DatasetSummary:
         self._cents: dict[str, int] = dict.fromkeys(spec.sum_of, 0)
 
     def add(self, record: Mapping[str, Any]) -> None:
-        self.count += 1
-        get = record.get
+        self.add_all((record,))
+
+    def add_all(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Take in ``records``, in order; one pass per figure keeps each loop tight."""
+        self.count += len(records)
+        room = self.keep_limit - len(self.kept)
+        if room > 0:
+            self.kept.extend(records[:room])
         if self._count_by:
-            value = get(self._count_by)
-            if value.__class__ is str and (
-                value in self.counts or len(self.counts) < _MAX_DISTINCT_COUNTS
-            ):
-                self.counts[value] += 1
+            self._count(records, self._count_by)
         for name in self._sum_of:
-            amount = get(name)
-            if amount.__class__ in (int, float):
-                self._cents[name] += round(amount * 100)
-        if len(self.kept) < self.keep_limit:
-            self.kept.append(record)
-        key = get(self._sort_key) if self._sort_key else None
-        if key.__class__ is not str:
-            key = ""
-        if key:
-            if self.first is None or key < self.first:
-                self.first = key
-            if self.last is None or key > self.last:
-                self.last = key
-        # Newest first; ties broken by arrival so the result is deterministic.
-        heap = self._heap
-        tiebreak = -next(self._tiebreak)
-        if len(heap) < self.latest_limit:
-            heapq.heappush(heap, (key, tiebreak, record))
-        elif key > heap[0][0]:  # on a tie the earlier record stays: deterministic
-            heapq.heapreplace(heap, (key, tiebreak, record))
+            total = 0
+            for record in records:
+                amount = record.get(name)
+                if amount.__class__ is float or amount.__class__ is int:
+                    total += round(amount * 100)
+            self._cents[name] += total
+        self._rank(records)
+
+    def _count(self, records: Sequence[Mapping[str, Any]], name: str) -> None:
+        counts = self.counts
+        for record in records:
+            value = record.get(name)
+            if value.__class__ is str and (value in counts or len(counts) < _MAX_DISTINCT_COUNTS):
+                counts[value] += 1
+
+    def _rank(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """The date range, and the newest records (ties broken by arrival, so the result
+        is deterministic)."""
+        sort_key = self._sort_key
+        if sort_key:
+            keys = [k if (k := r.get(sort_key)).__class__ is str else "" for r in records]
+        else:
+            keys = [""] * len(records)
+        dated = [k for k in keys if k]
+        if dated:
+            low, high = min(dated), max(dated)
+            if self.first is None or low < self.first:
+                self.first = low
+            if self.last is None or high > self.last:
+                self.last = high
+        heap, limit, arrived = self._heap, self.latest_limit, self._arrived
+        for i, key in enumerate(keys):
+            if len(heap) < limit:
+                heapq.heappush(heap, (key, -(arrived + i), records[i]))
+            elif key > heap[0][0]:  # on a tie the earlier record stays
+                heapq.heapreplace(heap, (key, -(arrived + i), records[i]))
+        self._arrived = arrived + len(records)
 
     @property
     def totals(self) -> dict[str, Decimal]:

@@ -63,6 +63,8 @@ def available_connectors() -> Mapping[str, str]:
 
 
 def connector_class(name: str) -> type[Connector]:
+    if name in BUILTIN_CONNECTORS:  # they win anyway; skip scanning installed packages
+        return _load(BUILTIN_CONNECTORS[name])
     targets = available_connectors()
     if name not in targets:
         raise KeyError(

@@ -21,7 +21,7 @@ import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, ClassVar, Self
 
 from exporter import reference
@@ -86,31 +86,39 @@ _STATES = ("Opstået", "Oplyst", "Afgjort", "Afsluttet")
 _ROLES = ("Primær part", "Primær part", "Primær part", "Sekundær part", "Ydelsesmodtager")
 
 
+_MASK = 0xFFFFFFFFFFFFFFFF
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix_step(h: int, v: int) -> int:
+    h ^= v + _GOLDEN + ((h << 6) & _MASK) + (h >> 2)
+    h = (h * 0xBF58476D1CE4E5B9) & _MASK
+    return h ^ (h >> 31)
+
+
 def _mix(*values: int) -> int:
     """A cheap, deterministic hash of integers (splitmix-style)."""
-    h = 0x9E3779B97F4A7C15
+    h = _GOLDEN
     for v in values:
-        h ^= v + 0x9E3779B97F4A7C15 + ((h << 6) & 0xFFFFFFFFFFFFFFFF) + (h >> 2)
-        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 31
+        h = _mix_step(h, v)
     return h
 
 
+@functools.lru_cache(maxsize=64)
+def _mixed(*values: int) -> int:
+    """``_mix(*values)``, kept: ``_mix_step(_mixed(a, b), i) == _mix(a, b, i)``, so a
+    hash per record costs one step, not three."""
+    return _mix(*values)
+
+
 @functools.cache
-def _case_template(subject_index: int) -> dict[str, Any]:
-    """The fields a case takes from its subject, with KLE titles from the reference."""
+def _case_fields(subject_index: int) -> tuple[str, str, str, str, str, str]:
+    """What a case takes from its subject: title, KLE emne and its title, handlingsfacet
+    and its title (from the reference), and the responsible unit."""
     kle_code, facet, title, unit, _, _, _ = _SUBJECTS[subject_index]
     kle = reference.kle()
-    return {
-        "id": "",
-        "caseNumber": "",
-        "title": title,
-        "kleCode": kle_code,
-        "kleTitle": kle["emner"][kle_code]["title"],
-        "actionFacet": facet,
-        "actionFacetTitle": kle["handlingsfacetter"][facet],
-        "responsibleUnit": f"U{unit + 1:02d}",
-    }
+    return (title, kle_code, kle["emner"][kle_code]["title"], facet,
+            kle["handlingsfacetter"][facet], f"U{unit + 1:02d}")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -119,32 +127,30 @@ def _iso(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat()
 
 
-# Documents and payments look up their case and grant; several share one, so cache.
-@functools.lru_cache(maxsize=4096)
-def _case_parts(seed: int, i: int, as_of: date) -> tuple[int, date, int]:
-    h = _mix(seed, 2, i)
+# Dates are handled as day numbers (date.toordinal()): plain integer arithmetic.
+def _case_parts(seed: int, i: int, as_of: int) -> tuple[int, int, int]:
+    """(its subject, the day it was opened, its progress state)."""
+    h = _mix_step(_mixed(seed, 2), i)
     subject_index = h % len(_SUBJECTS)
     age = (h >> 8) % 3650
-    opened = as_of - timedelta(days=age)
     state = min(len(_STATES) - 1, age // 180 + ((h >> 20) % 2))
-    return subject_index, opened, state
+    return subject_index, as_of - age, state
 
 
 _BENEFIT_SUBJECTS = tuple(i for i, s in enumerate(_SUBJECTS) if s[4])
 
 
-@functools.lru_cache(maxsize=4096)
 def _grant_parts(
-    seed: int, g: int, cases: int, payments: int, as_of: date
-) -> tuple[int | None, date, int]:
-    """(the case it was granted in, or None; its start; the subject it pays for)."""
+    seed: int, g: int, cases: int, payments: int, as_of: int
+) -> tuple[int | None, int, int]:
+    """(the case it was granted in, or None; the day it starts; the subject it pays for)."""
     case: int | None = min(g * 4, cases - 1)
     subject_index, opened, _ = _case_parts(seed, case or 0, as_of)
     if not _SUBJECTS[subject_index][4]:  # that case grants nothing: a grant of its own
         case = None
         subject_index = _BENEFIT_SUBJECTS[_mix(seed, 4, g) % len(_BENEFIT_SUBJECTS)]
     # Every payment falls before the "as of" date.
-    start = min(opened + timedelta(days=30), as_of - timedelta(days=30 * payments))
+    start = min(opened + 30, as_of - 30 * payments)
     return case, start, subject_index
 
 
@@ -223,16 +229,20 @@ class DemoConnector:
         end = min(total, start + self.page_size)
         make = getattr(self, "_" + dataset.record_type.lower())
         seed = _mix(int(subject.cpr.digits))
-        records = [make(seed, subject, i) for i in range(start, end)]
+        records: list[dict[str, Any]] = make(seed, subject, start, end)
         return Page(records, str(end) if end < total else None)
 
-    # -- record makers ------------------------------------------------------------------
+    # -- record makers: the records from ``start`` up to ``end`` ---------------------------
+    # Records that share a case or grant are made together, so its parts are worked
+    # out once, not once a record.
 
-    def _person(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
+    def _person(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
+        if start >= end:
+            return []
         h = _mix(seed, 1)
         given = _GIVEN[h % len(_GIVEN)]
         middle = _MIDDLE[(h >> 8) % len(_MIDDLE)]
-        return {
+        return [{
             "id": "person",
             "cprNumber": str(subject.cpr),
             "givenName": f"{given} {middle}".strip(),
@@ -244,99 +254,128 @@ class DemoConnector:
                 "addressLocality": "Aarhus C",
             },
             "municipalityCode": "0751",
-        }
+        }]
 
-    def _organisationunit(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
-        name, mailbox, hours = _UNITS[i]
-        return {
-            "id": f"U{i + 1:02d}",
-            "name": name,
-            "telephone": f"+45 89 40 {20 + i:02d} 00",
-            "email": f"{mailbox}@demo-kommune.invalid",
-            "openingHours": hours,
-            "address": {
-                "streetAddress": "Rådhuspladsen 2",
-                "postalCode": "8000",
-                "addressLocality": "Aarhus C",
-            },
-        }
+    def _organisationunit(
+        self, seed: int, subject: Subject, start: int, end: int
+    ) -> list[dict[str, Any]]:
+        records = []
+        for i in range(start, end):
+            name, mailbox, hours = _UNITS[i]
+            records.append({
+                "id": f"U{i + 1:02d}",
+                "name": name,
+                "telephone": f"+45 89 40 {20 + i:02d} 00",
+                "email": f"{mailbox}@demo-kommune.invalid",
+                "openingHours": hours,
+                "address": {
+                    "streetAddress": "Rådhuspladsen 2",
+                    "postalCode": "8000",
+                    "addressLocality": "Aarhus C",
+                },
+            })
+        return records
 
-    def _case_parts(self, seed: int, i: int) -> tuple[int, date, int]:
-        return _case_parts(seed, i, self.as_of)
+    def _case(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
+        as_of = self.as_of.toordinal()
+        closed = len(_STATES) - 1
+        roles = _mixed(seed, 3)
+        records = []
+        for i in range(start, end):
+            subject_index, opened, state = _case_parts(seed, i, as_of)
+            title, kle_code, kle_title, facet, facet_title, unit = _case_fields(subject_index)
+            opened_on = _iso(opened)
+            changed = _iso(min(as_of, opened + 15 + state * 40))
+            record = {
+                "id": "S" + str(i + 1).zfill(6),
+                # <KLE emne>-<facet>-<number>-<two-digit year opened>
+                "caseNumber": f"{kle_code}-{facet}-" + str(i + 1).zfill(5) + "-" + opened_on[2:4],
+                "title": title,
+                "kleCode": kle_code,
+                "kleTitle": kle_title,
+                "actionFacet": facet,
+                "actionFacetTitle": facet_title,
+                "responsibleUnit": unit,
+                "progressState": _STATES[state],
+                "openedDate": opened_on,
+                "changedDate": changed,
+                "role": _ROLES[_mix_step(roles, i) % len(_ROLES)],
+            }
+            if state == closed:
+                record["closedDate"] = changed
+            records.append(record)
+        return records
 
-    def _case(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
-        subject_index, opened, state = self._case_parts(seed, i)
-        record = dict(_case_template(subject_index))
-        changed = _iso(min(self.as_of.toordinal(), opened.toordinal() + 15 + state * 40))
-        record["id"] = f"S{i + 1:06d}"
-        record["caseNumber"] = f"{record['kleCode']}-{record['actionFacet']}-{i + 1:05d}-" + (
-            f"{opened.year % 100:02d}"
-        )
-        record["progressState"] = _STATES[state]
-        record["openedDate"] = _iso(opened.toordinal())
-        record["changedDate"] = changed
-        record["role"] = _ROLES[_mix(seed, 3, i) % len(_ROLES)]
-        if state == len(_STATES) - 1:
-            record["closedDate"] = changed
-        return record
+    def _document(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
+        as_of = self.as_of.toordinal()
+        per_case = self.documents_per_case
+        records = []
+        for case in range(start // per_case, -(-end // per_case)) if per_case else ():
+            _, opened, _ = _case_parts(seed, case, as_of)
+            case_id = f"S{case + 1:06d}"
+            first = case * per_case
+            for i in range(max(start, first), min(end, first + per_case)):
+                n = i - first
+                kind, direction, title = _DOCUMENTS[n % len(_DOCUMENTS)]
+                records.append({
+                    "id": "D" + str(i + 1).zfill(7),
+                    "case": case_id,
+                    "title": title,
+                    "documentKind": kind,
+                    "documentDate": _iso(min(as_of, opened + n * 9)),
+                    "direction": direction,
+                })
+        return records
 
-    def _document(self, seed: int, subject: Subject, i: int) -> dict[str, Any]:
-        case = i // self.documents_per_case
-        n = i % self.documents_per_case
-        _, opened, _ = self._case_parts(seed, case)
-        kind, direction, title = _DOCUMENTS[n % len(_DOCUMENTS)]
-        return {
-            "id": f"D{i + 1:07d}",
-            "case": f"S{case + 1:06d}",
-            "title": title,
-            "documentKind": kind,
-            "documentDate": _iso(min(self.as_of.toordinal(), opened.toordinal() + n * 9)),
-            "direction": direction,
-        }
+    def _grant(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
+        as_of = self.as_of.toordinal()
+        months = self.payments_per_grant
+        records = []
+        for g in range(start, end):
+            case, first, subject_index = _grant_parts(seed, g, self.cases, months, as_of)
+            _, _, _, _, benefit, amount, act = _SUBJECTS[subject_index]
+            last = first + 30 * months
+            record: dict[str, Any] = {
+                "id": f"B{g + 1:06d}",
+                "benefit": benefit,
+                "status": "Ophørt" if last < as_of else "Bevilget",
+                "decisionDate": _iso(first),
+                "periodStart": _iso(first),
+                "amount": amount,
+                "amountPeriod": "Måned",
+                "legalReference": act,
+            }
+            if case is not None:
+                record["case"] = f"S{case + 1:06d}"
+            if last < as_of:
+                record["periodEnd"] = _iso(last)
+            records.append(record)
+        return records
 
-    def _grant_parts(self, seed: int, g: int) -> tuple[int | None, date, str, float]:
-        case, start, subject_index = _grant_parts(
-            seed, g, self.cases, self.payments_per_grant, self.as_of
-        )
-        _, _, _, _, benefit, amount, _ = _SUBJECTS[subject_index]
-        return case, start, benefit or "", amount
-
-    def _grant(self, seed: int, subject: Subject, g: int) -> dict[str, Any]:
-        case, start, subject_index = _grant_parts(
-            seed, g, self.cases, self.payments_per_grant, self.as_of
-        )
-        _, _, _, _, benefit, amount, act = _SUBJECTS[subject_index]
-        end = start + timedelta(days=30 * self.payments_per_grant)
-        record: dict[str, Any] = {
-            "id": f"B{g + 1:06d}",
-            "benefit": benefit,
-            "status": "Ophørt" if end < self.as_of else "Bevilget",
-            "decisionDate": start.isoformat(),
-            "periodStart": start.isoformat(),
-            "amount": amount,
-            "amountPeriod": "Måned",
-            "legalReference": act,
-        }
-        if case is not None:
-            record["case"] = f"S{case + 1:06d}"
-        if end < self.as_of:
-            record["periodEnd"] = end.isoformat()
-        return record
-
-    def _payment(self, seed: int, subject: Subject, k: int) -> dict[str, Any]:
-        g, month = divmod(k, self.payments_per_grant)
-        _, start, benefit, amount = self._grant_parts(seed, g)
-        first = start.toordinal() + 30 * month
-        tax = round(amount * 0.37, 2)
-        return {
-            "id": f"P{k + 1:07d}",
-            "grant": f"B{g + 1:06d}",
-            "benefit": benefit,
-            "paymentDate": _iso(first - 3),
-            "periodStart": _iso(first),
-            "periodEnd": _iso(first + 29),
-            "grossAmount": amount,
-            "taxWithheld": tax,
-            "netAmount": round(amount - tax, 2),
-            "currency": "DKK",
-        }
+    def _payment(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
+        as_of = self.as_of.toordinal()
+        months = self.payments_per_grant
+        records = []
+        for g in range(start // months, -(-end // months)) if months else ():
+            _, first_day, subject_index = _grant_parts(seed, g, self.cases, months, as_of)
+            benefit = _SUBJECTS[subject_index][4] or ""
+            amount = _SUBJECTS[subject_index][5]
+            tax = round(amount * 0.37, 2)
+            net = round(amount - tax, 2)
+            grant_id = f"B{g + 1:06d}"
+            first = g * months
+            for k in range(max(start, first), min(end, first + months)):
+                day = first_day + 30 * (k - first)
+                records.append({
+                    "id": "P" + str(k + 1).zfill(7),
+                    "grant": grant_id,
+                    "benefit": benefit,
+                    "paymentDate": _iso(day - 3),
+                    "periodStart": _iso(day),
+                    "periodEnd": _iso(day + 29),
+                    "grossAmount": amount,
+                    "taxWithheld": tax,
+                    "netAmount": net,
+                    "currency": "DKK",
+                })
+        return records

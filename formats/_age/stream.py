@@ -11,12 +11,12 @@ block, not once a byte. The final chunk is only known when the input ends, so th
 last chunk of a full block is always held back until more input (or the end) shows
 whether it is the final one.
 
-:func:`formats.age.encrypt` and :func:`formats.age.decrypt` also use the second core:
-a block's chunks are split between the caller's thread and a helper
-(:class:`CipherPool`), and finished blocks are written by a writer thread
-(:class:`BackgroundOutput`), since libsodium and file writes release the GIL. The
-streaming interfaces (``encrypt_stream``, ``decrypt_stream``) stay on the caller's
-thread.
+:func:`formats.age.encrypt` and :func:`formats.age.decrypt` also use a second core
+when the process may run on one: a block's chunks are split between the caller's
+thread and a helper (:class:`CipherPool`), and finished blocks are written by a
+writer thread (:class:`BackgroundOutput`), since libsodium and file writes release
+the GIL. On a single core the threads only cost. The streaming interfaces
+(``encrypt_stream``, ``decrypt_stream``) stay on the caller's thread.
 """
 
 from __future__ import annotations
@@ -67,14 +67,47 @@ def _fill(readinto: ReadInto, view: memoryview) -> int:
     return total
 
 
+class _Spares:
+    """Block buffers that finished streams handed back, for the next stream to use.
+
+    A fresh half-megabyte buffer costs a page fault per 4 KiB page when it is first
+    filled, and a package build opens dozens of short streams (its stage), so that
+    came to a good part of the fixed cost of a build. A stream hands back only the
+    buffers it alone used, when it is done with them; a few are kept.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._free: dict[int, list[bytearray]] = {}
+
+    def take(self, size: int) -> bytearray:
+        with self._lock:
+            free = self._free.get(size)
+            if free:
+                return free.pop()
+        return bytearray(size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._lock:
+            free = self._free.setdefault(len(buffer), [])
+            if len(free) < self._keep:
+                free.append(buffer)
+
+
+_SPARES = _Spares()
+
+
 class Output:
     """Where sealed or opened blocks go: one reused buffer, written as soon as filled."""
 
     def __init__(self, sink: Writable, size: int) -> None:
         self._sink = sink
-        self._buffer = bytearray(size)
+        self._buffer: bytearray | None = _SPARES.take(size) if size else None
 
     def buffer(self) -> bytearray:
+        if self._buffer is None:
+            raise ValueError("the output is closed")
         return self._buffer
 
     def submit(self, buffer: bytearray, size: int) -> None:
@@ -82,9 +115,16 @@ class Output:
 
     def close(self) -> None:
         """Everything submitted is written."""
+        self._release()
 
     def abort(self) -> None:
         """Stop, written or not."""
+        self._release()
+
+    def _release(self) -> None:
+        if self._buffer is not None:
+            _SPARES.give(self._buffer)
+            self._buffer = None
 
 
 class BackgroundOutput(Output):
@@ -202,9 +242,10 @@ class PayloadEncryptor:
         self._output = output
         self._pool = pool
         self._run = pool.run if pool is not None else _run_here
-        self._plain = bytearray(BLOCK_CHUNKS * CHUNK)
+        self._plain = _SPARES.take(BLOCK_CHUNKS * CHUNK)
         self._plain_view = memoryview(self._plain)
         self._plain_ptr = buffer_pointer(self._plain)
+        self._released = False
         self._pointer = _Pointers()
         self._filled = 0
         self._counter = 0
@@ -266,12 +307,21 @@ class PayloadEncryptor:
             self._output.close()
         finally:
             self._close_pool()
+        self._release()
 
     def abort(self) -> None:
         try:
             self._output.abort()
         finally:
             self._close_pool()
+        self._release()
+
+    def _release(self) -> None:
+        """Hand the plaintext buffer on (once); the encryptor cannot be written to again."""
+        if not self._released:
+            self._released = True
+            self._plain_view.release()
+            _SPARES.give(self._plain)
 
     def _close_pool(self) -> None:
         if self._pool is not None:
@@ -292,11 +342,23 @@ def decrypt_blocks(
     """
     cipher = ChunkCipher(key)
     run = pool.run if pool is not None else _run_here
+    sealed = _SPARES.take(BLOCK_CHUNKS * SEALED_CHUNK)
+    try:
+        yield from _open_blocks(readinto, cipher, run, sealed, next_buffer)
+    finally:
+        _SPARES.give(sealed)
 
+
+def _open_blocks(
+    readinto: ReadInto,
+    cipher: ChunkCipher,
+    run: Callable[[Callable[[Job], bool], list[Job]], int | None],
+    sealed: bytearray,
+    next_buffer: Callable[[], bytearray],
+) -> Iterator[tuple[bytearray, int]]:
     def open_one(job: Job) -> bool:
         return cipher.open(*job)
 
-    sealed = bytearray(BLOCK_CHUNKS * SEALED_CHUNK)
     sealed_view, sealed_ptr = memoryview(sealed), buffer_pointer(sealed)
     pointer = _Pointers()
     filled = _fill(readinto, sealed_view)
@@ -339,9 +401,12 @@ def decrypt_blocks(
 
 def plain_blocks(readinto: ReadInto, key: bytes) -> Iterator[memoryview]:
     """:func:`decrypt_blocks` into one reused buffer, as views of it."""
-    buffer = bytearray(BLOCK_CHUNKS * CHUNK)
-    for block, size in decrypt_blocks(readinto, key, lambda: buffer):
-        yield memoryview(block)[:size]
+    buffer = _SPARES.take(BLOCK_CHUNKS * CHUNK)
+    try:
+        for block, size in decrypt_blocks(readinto, key, lambda: buffer):
+            yield memoryview(block)[:size]
+    finally:
+        _SPARES.give(buffer)
 
 
 class EncryptingWriter(io.RawIOBase):

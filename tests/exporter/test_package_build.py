@@ -54,6 +54,16 @@ def test_same_input_same_bytes(build: Builder) -> None:
     assert first == second
 
 
+def test_data_dictionary_names_the_allowed_values(build: Builder) -> None:
+    # "values" is also a dict method: the page once showed the method's address instead
+    # of the label, which made the bytes differ from one process to the next.
+    built = build()
+    for page, label in (("about.html", "Mulige værdier"), ("about.en.html", "Possible values")):
+        text = built.read(page).decode("utf-8")
+        assert f"{label}: Opstået, Oplyst" in text
+        assert "built-in method" not in text
+
+
 def test_different_subject_different_package(build: Builder) -> None:
     assert build().zip_path.read_bytes() != build(cpr="720290-1234").zip_path.read_bytes()
 
@@ -177,6 +187,29 @@ def test_rejected_records_are_counted_and_reported(build: Builder) -> None:
     assert catalogue["dataset"][0]["rejectedCount"] == 5
     assert "5 poster kunne ikke vises" in built.text("index.html")
     assert "5 records could not be shown" in built.text("index.en.html")
+
+
+def test_pages_that_need_the_careful_path_keep_their_order(build: Builder) -> None:
+    good = {
+        "id": "K1",
+        "caseNumber": "1",
+        "title": "Boligstøtte",
+        "kleCode": "32.06.08",
+        "kleTitle": "x",
+        "progressState": "Oplyst",
+        "openedDate": "2024-01-02",
+        "responsibleUnit": "U1",
+        "role": "Primær part",
+    }
+    # Pages of two: both records map but one fails its schema; then an id that
+    # needs quoting next to something that is not a record at all.
+    records = [good, {**good, "id": "K2", "role": "Chef"}, {**good, "id": "K 3"}, 4]
+    built = build(static_profile({"Case": records}))
+    result = built.result.datasets[0]
+    assert (result.accepted, result.rejected) == (2, 2)
+    assert set(result.reasons) == {"role: enum", "(record): not an object"}
+    ids = [c["id"] for c in orjson.loads(built.read("data/sager.jsonld"))["@graph"]]
+    assert [i.rsplit(":", 1)[1] for i in ids] == ["K1", "K%203"]
 
 
 def test_package_id_and_time_are_in_the_signature_comment(build: Builder) -> None:

@@ -66,6 +66,19 @@ def test_round_trip(size: int, armor: bool) -> None:
     assert age.decrypt_stream(io.BytesIO(encrypted), [VAULT]).read() == data
 
 
+@pytest.mark.parametrize("size", [0, CHUNK, 17 * CHUNK + 3])
+def test_round_trip_on_one_cpu(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With one CPU the whole-file functions work on the caller's thread alone.
+    from formats._age import api
+
+    monkeypatch.setattr(api, "_several_cpus", lambda: False)
+    data = os.urandom(size)
+    encrypted = encrypt(data)
+    assert decrypt(encrypted) == data
+    monkeypatch.undo()
+    assert decrypt(encrypted) == data and decrypt(encrypt(data)) == data
+
+
 def test_payload_layout() -> None:
     """Full chunks, then a short final one; an exact multiple ends in a full chunk."""
     for size, payload in [(0, 16), (5, 21), (CHUNK, SEALED), (2 * CHUNK, 2 * SEALED)]:
@@ -115,6 +128,26 @@ def test_failed_block_leaves_an_undecryptable_file() -> None:
         raise RuntimeError("the source failed")
     with pytest.raises(AgePayloadError):
         decrypt(raw.getvalue())
+
+
+def test_streams_open_at_once_never_share_a_buffer() -> None:
+    # Finished streams hand their block buffers on to the next ones: streams open at
+    # the same time, reading and writing, must each have their own.
+    payloads = [bytes([n]) * (3 * 8 * CHUNK + n) for n in range(1, 4)]
+    for _ in range(2):
+        sinks = [io.BytesIO() for _ in payloads]
+        with contextlib.ExitStack() as stack:
+            writers = [stack.enter_context(age.encrypt_stream(s, [VAULT.recipient])) for s in sinks]
+            for offset in range(0, len(payloads[-1]), 100_000):
+                for writer, data in zip(writers, payloads, strict=True):
+                    writer.write(data[offset : offset + 100_000])
+        readers = [age.decrypt_stream(io.BytesIO(s.getvalue()), [VAULT]) for s in sinks]
+        got = [b"" for _ in readers]
+        while any(len(g) < len(p) for g, p in zip(got, payloads, strict=True)):
+            got = [g + r.read(70_000) for g, r in zip(got, readers, strict=True)]
+        assert got == payloads
+        for reader in readers:
+            reader.close()
 
 
 def test_several_recipients_and_identities() -> None:
