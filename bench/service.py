@@ -129,7 +129,7 @@ def main() -> None:
 
         # Wait until every request has ended, watching the database.
         with psycopg.connect(db_url, autocommit=True) as conn:
-            while True:
+            while args.workers:  # --workers 0 measures intake alone
                 (active,) = conn.execute(
                     "SELECT count(*) FROM requests WHERE state IN "
                     "('received', 'collecting', 'assembling')").fetchone() or (0,)

@@ -4,8 +4,10 @@ Each record type is one JSON Schema (draft 2020-12). The schema is the single so
 truth for a type: its fields, which are required, their Danish and English names and
 explanations (``title``/``description`` and the ``x-title-en``/``x-description-en``
 annotations), which other record type a reference field points at (``x-ref``), and how
-the summary page shows the type (``x-summary``). The same files are shipped in every
-package under ``schemas/`` and named by ``dct:conformsTo`` in ``package.jsonld``.
+the summary page shows the type (``x-summary``), and which dates place a record in
+time (``x-period``: its start and end field, for requests limited to a period). The
+same files are shipped in every package under ``schemas/`` and named by
+``dct:conformsTo`` in ``package.jsonld``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,20 @@ class RecordType:
     summary: SummarySpec
     schema_file: str
     schema: Mapping[str, Any] = field(repr=False)
+    period: tuple[str, str] | None = None
+    """The fields giving the start and end of the record's time (``x-period``)."""
+
+    def overlaps(self, record: Mapping[str, Any], start: str | None, end: str | None) -> bool:
+        """Whether the record's time overlaps ``start``..``end`` (ISO dates, inclusive;
+        None is open). A record of a type without ``x-period``, or without dates, is
+        always in: leaving it out could hide data the citizen has a right to see."""
+        if self.period is None:
+            return True
+        first, last = record.get(self.period[0]), record.get(self.period[1])
+        if end is not None and isinstance(first, str) and first > end:
+            return False
+        # No end date (an open case, a running grant): it reaches until today.
+        return not (start is not None and isinstance(last, str) and last < start)
 
     @functools.cached_property
     def validator(self) -> jsonschema_rs.Validator:
@@ -292,6 +308,7 @@ def _record_type(schema_file: str, schema: Mapping[str, Any]) -> RecordType:
         ),
         schema_file=schema_file,
         schema=schema,
+        period=tuple(schema["x-period"]) if "x-period" in schema else None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from exporter.cpr import Cpr
@@ -16,9 +17,15 @@ __all__ = ["Connector", "Page", "Subject"]
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """Whom the data is about."""
+    """Whom the data is about, and the period asked for (None: all of it).
+
+    A connector may use the period to fetch less; the pipeline leaves out records
+    outside it either way, by the dates their record type names (``x-period``).
+    """
 
     cpr: Cpr
+    period_from: date | None = None
+    period_to: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

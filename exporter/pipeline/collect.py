@@ -87,6 +87,7 @@ class DatasetResult:
     fetched: int = 0
     accepted: int = 0
     rejected: int = 0
+    outside_period: int = 0  # valid, but outside the period the request asked for
     reasons: Counter[str] = field(default_factory=Counter)
     gap: str | None = None  # a key of GAP_REASONS when the source failed
     source_seconds: float = 0.0  # time spent waiting for the source itself
@@ -283,6 +284,12 @@ def _collect_dataset(
         for name in record_types()
     }
     summary = DatasetSummary(rt, keep_limit=KEEP_LIMITS.get(rt.name, 0))
+    period = None
+    if rt.period is not None and (subject.period_from or subject.period_to):
+        period = (
+            subject.period_from.isoformat() if subject.period_from else None,
+            subject.period_to.isoformat() if subject.period_to else None,
+        )
     with (
         stage.writer(f"{dataset.id}.jsonl") as records_out,
         stage.writer(f"{dataset.id}.csv") as csv_out,
@@ -302,6 +309,10 @@ def _collect_dataset(
             )
             result.source_seconds += time.perf_counter() - asked
             records = _page_records(page.records, rt, prefixes, result)
+            if period is not None and records:
+                kept = [r for r in records if rt.overlaps(r, *period)]
+                result.outside_period += len(records) - len(kept)
+                records = kept
             if records:
                 # One growing buffer: each dumps() result is freed at once, which costs
                 # far less than keeping hundreds of them alive to join.

@@ -52,6 +52,7 @@ def result_to_json(result: DatasetResult) -> dict[str, Any]:
         "fetched": result.fetched,
         "accepted": result.accepted,
         "rejected": result.rejected,
+        "outside_period": result.outside_period,
         "reasons": dict(result.reasons),
         "gap": result.gap,
         "source_seconds": round(result.source_seconds, 3),
@@ -68,6 +69,7 @@ def result_from_json(data: dict[str, Any]) -> DatasetResult:
         fetched=data["fetched"],
         accepted=data["accepted"],
         rejected=data["rejected"],
+        outside_period=data.get("outside_period", 0),
         reasons=Counter(data["reasons"]),
         gap=data["gap"],
         source_seconds=data.get("source_seconds", 0.0),
@@ -117,7 +119,7 @@ def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
         if attempt > context.settings.max_attempts:
             given_up = _give_up(session, context, task, request, now)
         source_id, request_id = task.source_id, request.id
-        cpr = Cpr.parse(request.subject_cpr)
+        subject = Subject(Cpr.parse(request.subject_cpr), request.period_from, request.period_to)
         profile = scoped_profile(context.profile, request.datasets)
     if given_up is not None or attempt > context.settings.max_attempts:
         if given_up is not None:
@@ -128,7 +130,7 @@ def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
     stage = BlobStage(context.blobs, stage_prefix(request_id, source_id, attempt), keyring)
     heartbeat = _Heartbeat(context, task_id, attempt)
     results = collect_source(
-        source, Subject(cpr), profile.municipality.code, stage, progress=heartbeat
+        source, subject, profile.municipality.code, stage, progress=heartbeat
     )
     _finish(context, task_id, attempt, results)
 

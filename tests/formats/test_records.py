@@ -54,3 +54,21 @@ def test_only_implied_property_name_rules_are_dropped() -> None:
     assert "propertyNames" in _without_implied_rules(odd)
     open_ = {**record_type("Payment").schema, "additionalProperties": True}
     assert "propertyNames" in _without_implied_rules(open_)
+
+
+def test_period_overlap_by_the_record_types_dates() -> None:
+    from formats.records import record_type
+
+    case = record_type("Case")
+    assert case.period == ("openedDate", "closedDate")
+    closed = {"openedDate": "2023-02-01", "closedDate": "2023-06-30"}
+    open_case = {"openedDate": "2021-01-01"}
+    assert case.overlaps(closed, "2023-06-01", None)
+    assert not case.overlaps(closed, "2023-07-01", None)
+    assert not case.overlaps(closed, None, "2023-01-31")
+    assert case.overlaps(open_case, "2026-01-01", "2026-12-31")  # still open: reaches today
+    payment = record_type("Payment")
+    assert payment.overlaps({"paymentDate": "2024-05-01"}, "2024-05-01", "2024-05-01")
+    assert not payment.overlaps({"paymentDate": "2024-04-30"}, "2024-05-01", None)
+    person = record_type("Person")
+    assert person.period is None and person.overlaps({}, "2030-01-01", "2030-01-02")

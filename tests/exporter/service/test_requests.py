@@ -302,3 +302,20 @@ def test_request_rows_hold_the_state_machine(make_context: ContextFactory) -> No
     with context.sessions() as session:
         row = session.get(Request, request.id)
         assert row is not None and row.state == "received" and len(row.tasks) == 3
+
+
+def test_a_period_leaves_out_records_outside_it(
+    make_context: ContextFactory, keyring: Keyring
+) -> None:
+    context = make_context()
+    scope = Scope(("udbetalinger", "dokumenter"), date(2026, 1, 1), date(2026, 3, 31))
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), scope)
+    row = wait_for(context, request.id, {"ready", "ready_with_gaps", "failed"})
+    assert row.state == "ready"
+    results = {r["dataset_id"]: r for t in row.tasks for r in t.results or []}
+    assert results["udbetalinger"]["outside_period"] > 0
+    assert results["udbetalinger"]["accepted"] > 0
+    archive = package_zip(context, request.id, keyring)
+    payments = orjson.loads(archive.read("data/udbetalinger.jsonld"))["@graph"]
+    assert payments and all("2026-01-01" <= p["paymentDate"] <= "2026-03-31"
+                            for p in payments)
