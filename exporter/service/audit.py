@@ -15,10 +15,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from exporter.db.models import AuditEvent, AuditHead
@@ -68,29 +68,39 @@ def record(
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (committed with it or not at all)."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
+    """Append one event in the caller's transaction (committed with it or not at all).
+
+    Core statements, not the ORM's unit of work: this runs in every transaction that
+    changes state, and holds the log's one lock while it does.
+    """
+    session.flush()  # the caller's own writes first, before the lock is taken
+    heads = cast(Table, AuditHead.__table__)
+    row = session.execute(
+        select(heads.c.seq, heads.c.hash).where(heads.c.id == 1).with_for_update()
+    ).one_or_none()
+    if row is None:
         raise RuntimeError("the audit log has no head row: run `egnedata db upgrade`")
-    at = at or datetime.now(UTC)
     event = AuditEvent(
-        seq=head.seq + 1,
-        at=at,
+        seq=row.seq + 1,
+        at=at or datetime.now(UTC),
         actor=actor.subject,
         actor_role=actor.role,
         on_behalf_of=actor.on_behalf_of,
         action=action,
         request_id=request_id,
         detail=dict(detail or {}),
-        prev_hash=head.hash,
+        prev_hash=row.hash,
         hash="",
     )
-    event.hash = _digest(head.hash, _canonical(event))
-    head.seq, head.hash = event.seq, event.hash
-    session.add(event)
-    session.flush()
+    event.hash = _digest(row.hash, _canonical(event))
+    columns = ("seq", "at", "actor", "actor_role", "on_behalf_of", "action", "request_id",
+               "detail", "prev_hash", "hash")
+    session.execute(
+        cast(Table, AuditEvent.__table__).insert().values({c: getattr(event, c) for c in columns})
+    )
+    session.execute(
+        update(heads).where(heads.c.id == 1).values(seq=event.seq, hash=event.hash)
+    )
     return event
 
 
