@@ -90,13 +90,19 @@ def assemble(
     package_id: str,
     generated_at: str,
     progress: AssembleProgress | None = None,
+    period: tuple[str | None, str | None] | None = None,
 ) -> PackageResult:
-    """Write the whole package to ``outputs``; ``generated_at`` is ISO 8601 UTC."""
+    """Write the whole package to ``outputs``; ``generated_at`` is ISO 8601 UTC.
+
+    ``period`` (ISO dates, None for open) is the period a request was limited to; the
+    package states it in its catalogue and on its pages.
+    """
     package = PackageZip(*outputs)
     try:
         return _write(
             package, profile, results, stage, signer,
             package_id=package_id, generated_at=generated_at, progress=progress,
+            period=period,
         )
     except BaseException:
         package.abort()
@@ -113,6 +119,7 @@ def _write(
     package_id: str,
     generated_at: str,
     progress: AssembleProgress | None,
+    period: tuple[str | None, str | None] | None,
 ) -> PackageResult:
     by_id = {r.dataset_id: r for r in results}
     views: list[html.DatasetView] = []
@@ -162,7 +169,8 @@ def _write(
         package.write_bytes(f"schemas/{name}", data)
     package.write_bytes(
         "package.jsonld",
-        dumps_document(catalogue(profile, results, package_id=package_id, issued=generated_at)),
+        dumps_document(catalogue(profile, results, package_id=package_id, issued=generated_at,
+                                 period=period)),
     )
     view = html.PackageView(
         package_id=package_id,
@@ -175,6 +183,7 @@ def _write(
         subject_name=subject_name,
         signing_key_id=signer.key_id,
         signing_public_key=signer.public_key_text.strip().splitlines()[-1],
+        extra={"period": period} if period else {},
     )
     for name, data in html.render_pages(view).items():
         package.write_bytes(name, data)

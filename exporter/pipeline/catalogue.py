@@ -83,6 +83,7 @@ def catalogue(
     *,
     package_id: str,
     issued: str,
+    period: tuple[str | None, str | None] | None = None,
 ) -> dict[str, Any]:
     by_id = {r.dataset_id: r for r in results}
     datasets = []
@@ -103,7 +104,19 @@ def catalogue(
         "hasDataProtectionOfficer": _contact(profile.dpo, "dpv:DataProtectionOfficer"),
         "hasRight": list(RIGHTS),
         "dataset": datasets,
-    }
+    } | _temporal(period)
+
+
+def _temporal(period: tuple[str | None, str | None] | None) -> dict[str, Any]:
+    """The period a request was limited to, as dct:temporal (nothing if unlimited)."""
+    if period is None:
+        return {}
+    span: dict[str, Any] = {"type": "dct:PeriodOfTime"}
+    if period[0]:
+        span["periodStart"] = period[0]
+    if period[1]:
+        span["periodEnd"] = period[1]
+    return {"temporal": span}
 
 
 def category_labels(ds: DatasetSettings) -> list[dict[str, str]]:

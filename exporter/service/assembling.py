@@ -121,6 +121,12 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
             return
         generation = request.generation
         datasets = request.datasets
+        period = None
+        if request.period_from or request.period_to:
+            period = (
+                request.period_from.isoformat() if request.period_from else None,
+                request.period_to.isoformat() if request.period_to else None,
+            )
         results, stage_attempts = _results(request)
     try:
         keyring = context.keyring
@@ -150,6 +156,7 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
                     package_id=package_id,
                     generated_at=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                     progress=heartbeat,
+                    period=period,
                 )
     except LeaseLost:
         log.warning("assemble %s attempt %d lost its lease", request_id, attempt)

@@ -305,7 +305,7 @@ def test_request_rows_hold_the_state_machine(make_context: ContextFactory) -> No
 
 
 def test_a_period_leaves_out_records_outside_it(
-    make_context: ContextFactory, keyring: Keyring
+    make_context: ContextFactory, keyring: Keyring, tmp_path: Path
 ) -> None:
     context = make_context()
     scope = Scope(("udbetalinger", "dokumenter"), date(2026, 1, 1), date(2026, 3, 31))
@@ -319,3 +319,20 @@ def test_a_period_leaves_out_records_outside_it(
     payments = orjson.loads(archive.read("data/udbetalinger.jsonld"))["@graph"]
     assert payments and all("2026-01-01" <= p["paymentDate"] <= "2026-03-31"
                             for p in payments)
+    index = archive.read("index.html").decode()
+    assert "Afgrænset til perioden: 2026-01-01 – 2026-03-31" in index
+    assert "Limited to the period: 2026-01-01 – 2026-03-31" in archive.read(
+        "index.en.html").decode()
+    from pyld import jsonld
+
+    from tests.formats.test_jsonld_offline import offline_loader
+
+    root = tmp_path / "unpacked"
+    archive.extractall(root)
+    expanded = jsonld.expand(
+        orjson.loads((root / "package.jsonld").read_bytes()),
+        {"base": (root / "package.jsonld").as_uri(), "documentLoader": offline_loader(root)},
+    )
+    temporal = expanded[0]["http://purl.org/dc/terms/temporal"][0]
+    assert temporal["https://schema.org/startDate"][0]["@value"] == "2026-01-01"
+    assert temporal["https://schema.org/endDate"][0]["@value"] == "2026-03-31"
