@@ -91,12 +91,29 @@ def _converter(rule: FieldRule, target: Field | None) -> Callable[[Any], Any] | 
             return found
         return look_up
     if target is not None and target.kind in _TEXT_KINDS:
-        def as_text(value: Any) -> Any:
-            # Numbers from a database or JSON where the record wants text (case numbers).
-            cls = value.__class__
-            return str(value) if cls is int or cls is float else value
-        return as_text
+        return _as_text
     return None
+
+
+def _as_text(value: Any) -> Any:
+    # Numbers from a database or JSON where the record wants text (case numbers).
+    cls = value.__class__
+    return str(value) if cls is int or cls is float else value
+
+
+def _text_getter(path: str) -> Getter:
+    """``_getter(path)`` and ``_as_text`` in one call: most fields of most sources are
+    a plain column copied as text, and a call per field per record adds up."""
+    def get_text(raw: Mapping[str, Any]) -> Any:
+        value = raw.get(path, _MISSING)
+        cls = value.__class__
+        if cls is str:
+            value = value.strip()
+            return value if value else _MISSING
+        if value is None:
+            return _MISSING
+        return str(value) if cls is int or cls is float else value
+    return get_text
 
 
 def _rule(spec: FieldRule | str) -> FieldRule:
@@ -127,8 +144,10 @@ def _compile_rule(spec: FieldRule | str, target: Field | None) -> tuple[Getter, 
         missing = "template (a source field is missing)"
     else:
         assert rule.from_ is not None
-        read = _getter(rule.from_)
         missing = f"required (source field {rule.from_} is missing)"
+        if convert is _as_text and default is _MISSING and "." not in rule.from_:
+            return _text_getter(rule.from_), missing
+        read = _getter(rule.from_)
 
     if convert is None and default is _MISSING:
         return read, missing
@@ -156,6 +175,8 @@ class Mapper:
 
     def __init__(self, rules: tuple[_Rule, ...]) -> None:
         self._rules = rules
+        # Plain tuples: unpacking them is cheaper than attribute reads, per field per record.
+        self._steps = tuple((r.get, r.child, r.parent, r.required, r) for r in rules)
 
     def map(self, raw: Any) -> Any:
         """The mapped record; a rejection record if it cannot be mapped; non-objects as is."""
@@ -164,19 +185,21 @@ class Mapper:
         if raw.get(REJECTION_KEY).__class__ is RejectReason:
             return raw  # the connector already rejected it, with its reason
         out: dict[str, Any] = {}
-        for rule in self._rules:
-            try:
-                value = rule.get(raw)
-            except Unconvertible as exc:
-                return _rejected(out, f"{rule.target}: {exc}")
-            if value is _MISSING:
-                if rule.required:
-                    return _rejected(out, f"{rule.target}: {rule.missing}")
-                continue
-            if rule.parent is None:
-                out[rule.child] = value
-            else:
-                out.setdefault(rule.parent, {})[rule.child] = value
+        rule: _Rule | None = None
+        try:
+            for get, child, parent, required, rule in self._steps:
+                value = get(raw)
+                if value is _MISSING:
+                    if required:
+                        return _rejected(out, f"{rule.target}: {rule.missing}")
+                    continue
+                if parent is None:
+                    out[child] = value
+                else:
+                    out.setdefault(parent, {})[child] = value
+        except Unconvertible as exc:
+            assert rule is not None
+            return _rejected(out, f"{rule.target}: {exc}")
         return out
 
 
