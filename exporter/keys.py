@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from exporter.errors import KeyringError
+from exporter.files import fsync_dir
 from formats import age, minisign
 from formats.errors import FormatError
 
@@ -56,13 +57,6 @@ def _hint(directory: Path) -> str:
     return f"run `egnedata keys generate --dir {directory}`"
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _write_atomic(path: Path, text: str, mode: int, *, replace: bool) -> None:
     """Write ``path`` via a synced temporary file; never over an existing file
@@ -82,7 +76,7 @@ def _write_atomic(path: Path, text: str, mode: int, *, replace: bool) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _read_secret(path: Path) -> str:

@@ -1,16 +1,9 @@
-"""Shared fixtures: keys, profiles, building packages the way the CLI does, and an S3
-endpoint (moto's standalone server, over real HTTP)."""
+"""Shared fixtures: keys, profiles, building packages the way the CLI does, and the
+real servers of tests/servers.py (Redis, PostgreSQL, an S3 endpoint)."""
 
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -136,64 +129,9 @@ def _static_connector(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connectors, "available_connectors", lambda: targets)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means the server is up
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of an S3 endpoint for the session: moto's server in a subprocess.
-
-    Dummy AWS credentials are set in the environment (and the user's own AWS config
-    files are hidden) for the whole session, so any boto3 client works against it:
-    ``boto3.client("s3", endpoint_url=s3_endpoint)``. Buckets persist for the session;
-    make a uniquely named one per test.
-    """
-    log = tmp_path_factory.mktemp("moto") / "server.log"
-    empty = tmp_path_factory.mktemp("aws") / "none"
-    with pytest.MonkeyPatch.context() as env, log.open("wb") as log_file:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_CONFIG_FILE", str(empty))
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while not _answers(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto server did not start: {log.read_text(errors='replace')}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-from tests.servers import postgres_schema_url, postgres_url, redis_url  # noqa: E402, F401
+from tests.servers import (  # noqa: E402, F401  (fixtures)
+    postgres_schema_url,
+    postgres_url,
+    redis_url,
+    s3_endpoint,
+)

@@ -1,5 +1,5 @@
-"""Real servers for the service's tests: a private Redis on a free port, and a fresh
-database in PostgreSQL for each test run.
+"""Real servers for the tests: a private Redis on a free port, a fresh database in
+PostgreSQL for each test run, and an S3 endpoint (moto's standalone server over HTTP).
 
 Fixtures are imported into ``tests/conftest.py``.
 """
@@ -10,7 +10,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +101,57 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
         with psycopg.connect(plain.render_as_string(hide_password=False),
                              autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means the server is up
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of an S3 endpoint for the session: moto's server in a subprocess.
+
+    Dummy AWS credentials are set in the environment (and the user's own AWS config
+    files are hidden) for the whole session, so any boto3 client works against it:
+    ``boto3.client("s3", endpoint_url=s3_endpoint)``. Buckets persist for the session;
+    make a uniquely named one per test.
+    """
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    empty = tmp_path_factory.mktemp("aws") / "none"
+    with pytest.MonkeyPatch.context() as env, log.open("wb") as log_file:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_CONFIG_FILE", str(empty))
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while not _answers(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto server did not start: {log.read_text(errors='replace')}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

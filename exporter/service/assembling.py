@@ -9,14 +9,12 @@ recorded only if the attempt still holds the request's assembly lease.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import logging
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, cast
+from typing import IO, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -35,6 +33,7 @@ from exporter.service.requests import scoped_profile, transition
 from exporter.signing import KeySigner
 from exporter.storage import BlobStage
 from formats import age
+from formats.container import HashingWriter
 
 __all__ = ["assemble_request", "package_blob_key"]
 
@@ -63,29 +62,6 @@ class _RoutedStage:
 
     def discard(self, name: str) -> None:
         raise RuntimeError("the assembly stage is read-only")
-
-
-class _Counting(io.RawIOBase):
-    """Passes writes on, counting bytes and hashing them; cannot seek."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        super().__init__()
-        self._out = out
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.sha256.update(view)
-        self._out.write(view)
-        self.size += view.nbytes
-        return view.nbytes
-
-    def flush(self) -> None:
-        self._out.flush()
 
 
 def _claim(session: Session, context: ServiceContext, request_id: str, attempt: int,
@@ -143,10 +119,10 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
         key = package_blob_key(request_id, generation)
         heartbeat = _Heartbeat(context, request_id, attempt)
         with context.blobs.open_writer(key) as raw:
-            counted = _Counting(raw)
+            counted = HashingWriter(raw)
             sink = cast(IO[bytes], counted)
             with age.encrypt_stream(sink, [keyring.current_recipient]) as encrypted:
-                plain = _Counting(encrypted)
+                plain = HashingWriter(encrypted)
                 assemble(
                     [cast(IO[bytes], plain)],
                     profile,
@@ -233,7 +209,7 @@ def _finish(
     attempt: int,
     package_id: str,
     key: str,
-    counted: _Counting,
+    counted: HashingWriter,
     plain_size: int,
     keyring: Keyring,
     *,
@@ -254,7 +230,7 @@ def _finish(
         package = Package(id=package_id, request_id=request.id)
         session.add(package)
         package.blob_key, package.size = key, counted.size
-        package.sha256 = counted.sha256.hexdigest()
+        package.sha256 = counted.hexdigest()
         package.plain_size = plain_size
         package.vault_recipient = str(keyring.current_recipient)
         package.signing_key_id = keyring.public_key.key_id

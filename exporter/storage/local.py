@@ -26,6 +26,7 @@ from exporter.errors import (
     RetryableStorageError,
     StorageError,
 )
+from exporter.files import fsync_dir
 from exporter.storage.base import BlobInfo
 from exporter.storage.names import check_key, check_prefix
 from exporter.storage.ranges import RangeReader, buffered, span
@@ -70,13 +71,6 @@ class _FileSink(io.RawIOBase):
                 super().close()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 class LocalBlobStore:
     """Blobs as files under ``root`` (created on the first write)."""
@@ -119,7 +113,7 @@ class LocalBlobStore:
                 os.fsync(fd)
                 out.close()
                 tmp.replace(path)
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
             except OSError as exc:
                 _fail("write", key, exc)
         except BaseException:

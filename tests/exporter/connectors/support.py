@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
+from exporter.pipeline.collect import DatasetResult, collect_source
+from exporter.pipeline.stage import EphemeralStage, read_records
 from exporter.profile import DatasetSettings, Profile, SourceSettings, parse_profile
 
 __all__ = ["CASE_MAPPING", "case_dataset", "dataset", "profile_with", "source", "subject"]
@@ -58,3 +61,15 @@ def dataset(**kwargs: Any) -> DatasetSettings:
 
 def subject(digits: str) -> Subject:
     return Subject(Cpr.parse(digits))
+
+
+def collect_one(src: SourceSettings, tmp_path: Path, cpr: str) -> tuple[DatasetResult, list[Any]]:
+    """Collect a one-dataset source (``sager``) through the pipeline: its result and,
+    when it completed, the staged records."""
+    with EphemeralStage(tmp_path) as stage:
+        [result] = collect_source(src, subject(cpr), "0751", stage, sleep=lambda s: None)
+        records: list[Any] = []
+        if result.complete:
+            with stage.reader("sager.jsonl") as stream:
+                records = list(read_records(stream))
+    return result, records

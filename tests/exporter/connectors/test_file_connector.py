@@ -10,10 +10,8 @@ import orjson
 import pytest
 
 from exporter.connectors.file import FileConnector
-from exporter.pipeline.collect import collect_source
-from exporter.pipeline.stage import EphemeralStage, read_records
 from tests.exporter.connectors.case_index import CPR_EMPTY, CPR_MANY, raw_case
-from tests.exporter.connectors.support import case_dataset, dataset, source, subject
+from tests.exporter.connectors.support import case_dataset, collect_one, dataset, source, subject
 
 OTHER = "0303903456"
 COLUMNS = ["CPR", "sagsid", "sagsnr", "titel", "kle", "status", "oprettet", "enhed"]
@@ -36,13 +34,7 @@ def _collect(folder: Path, tmp_path: Path, cpr: str = CPR_MANY, **settings: Any,
              ) -> tuple[Any, list[Any]]:
     src = source("file", {"folder": str(folder), "subject_column": "CPR", **settings},
                  case_dataset())
-    with EphemeralStage(tmp_path) as stage:
-        [result] = collect_source(src, subject(cpr), "0751", stage, sleep=lambda s: None)
-        records: list[Any] = []
-        if result.complete:
-            with stage.reader("sager.jsonl") as stream:
-                records = list(read_records(stream))
-    return result, records
+    return collect_one(src, tmp_path, cpr)
 
 
 @pytest.mark.parametrize(

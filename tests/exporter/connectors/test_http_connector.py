@@ -12,7 +12,7 @@ import pytest
 from exporter.connectors.http import HttpConnector
 from exporter.errors import PermanentSourceError, RetryableSourceError
 from exporter.pipeline.collect import DatasetResult, collect_source
-from exporter.pipeline.stage import EphemeralStage, read_records
+from exporter.pipeline.stage import EphemeralStage
 from tests.exporter.connectors.case_index import (
     CPR_EMPTY,
     CPR_MANY,
@@ -21,7 +21,7 @@ from tests.exporter.connectors.case_index import (
     CaseIndex,
     case_index,
 )
-from tests.exporter.connectors.support import case_dataset, dataset, source, subject
+from tests.exporter.connectors.support import case_dataset, collect_one, dataset, source, subject
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,7 @@ def _collect(settings: dict[str, Any], tmp_path: Path, cpr: str = CPR_MANY,
              options: dict[str, Any] | None = None, **source_extra: Any,
              ) -> tuple[DatasetResult, list[Any]]:
     src = source("http", settings, case_dataset(options=options), **source_extra)
-    with EphemeralStage(tmp_path) as stage:
-        [result] = collect_source(src, subject(cpr), "0751", stage, sleep=lambda s: None)
-        records: list[Any] = []
-        if result.complete:
-            with stage.reader("sager.jsonl") as stream:
-                records = list(read_records(stream))
-    return result, records
+    return collect_one(src, tmp_path, cpr)
 
 
 PAGING = {

@@ -13,10 +13,8 @@ from sqlalchemy.engine import make_url
 
 from exporter.connectors.sql import SqlConnector
 from exporter.errors import PermanentSourceError, RetryableSourceError, SourceError
-from exporter.pipeline.collect import collect_source
-from exporter.pipeline.stage import EphemeralStage, read_records
 from tests.exporter.connectors.case_index import CPR_EMPTY, CPR_MANY, raw_case
-from tests.exporter.connectors.support import case_dataset, dataset, source, subject
+from tests.exporter.connectors.support import case_dataset, collect_one, dataset, source, subject
 
 QUERY = ("SELECT sagsid, sagsnr, titel, kle, status, oprettet, enhed FROM sag "
          "WHERE cpr = :cpr")
@@ -56,13 +54,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[st
 def _collect(settings: dict[str, Any], tmp_path: Path, cpr: str = CPR_MANY,
              ) -> tuple[Any, list[Any]]:
     src = source("sql", settings, case_dataset(options={"query": QUERY, "key": "sagsid"}))
-    with EphemeralStage(tmp_path) as stage:
-        [result] = collect_source(src, subject(cpr), "0751", stage, sleep=lambda s: None)
-        records: list[Any] = []
-        if result.complete:
-            with stage.reader("sager.jsonl") as stream:
-                records = list(read_records(stream))
-    return result, records
+    return collect_one(src, tmp_path, cpr)
 
 
 @pytest.mark.parametrize("paging", ["keyset", "offset"])
