@@ -28,42 +28,29 @@ postgresql://postgres:postgres@127.0.0.1:5432/postgres), as the test suite does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from _stack import CPRS, free_port, service_stack, wait_for_port  # puts the project on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from exporter.cli.package import run_export  # noqa: E402
-from exporter.cpr import Cpr  # noqa: E402
-from exporter.db.models import Package, Request  # noqa: E402
-from exporter.delivery.consents import ConsentSpec, give_consent  # noqa: E402
-from exporter.delivery.deliveries import create_delivery, enqueue_delivery  # noqa: E402
-from exporter.delivery.registry import ServiceSpec, register_service  # noqa: E402
-from exporter.keys import Keyring, generate_keys  # noqa: E402
-from exporter.profile import demo_profile_path, load_profile  # noqa: E402
-from exporter.service.audit import Actor  # noqa: E402
-from exporter.service.context import ServiceContext  # noqa: E402
-from exporter.settings import Settings  # noqa: E402
-from formats import age  # noqa: E402
-from tests.servers import free_port, wait_for_port  # noqa: E402
-
-EGNEDATA = [sys.executable, "-m", "exporter"]
-ADMIN = os.environ.get(
-    "EGNEDATA_TEST_POSTGRES", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-)
-CPRS = [f"{61 + d:02d}{m:02d}{y:02d}-{s:04d}" for d in range(28) for m in range(1, 13)
-        for y in (60, 75, 88) for s in (1234, 2345, 3456)]
+from exporter.cli.package import run_export
+from exporter.cpr import Cpr
+from exporter.db.models import Package, Request
+from exporter.delivery.consents import ConsentSpec, give_consent
+from exporter.delivery.deliveries import create_delivery, enqueue_delivery
+from exporter.delivery.registry import ServiceSpec, register_service
+from exporter.keys import Keyring, generate_keys
+from exporter.profile import demo_profile_path, load_profile
+from exporter.service.audit import Actor
+from exporter.service.context import ServiceContext
+from exporter.settings import Settings
+from formats import age
 
 
 class _Held:
@@ -107,45 +94,27 @@ def main() -> None:
                              "full: also decrypt and verify every package")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="egnedata-bench-delivery-"))
-    database = f"egnedata_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    db_url = ADMIN.rsplit("/", 1)[0] + f"/{database}"
-    redis_port, receiver_port = free_port(), free_port()
-    processes: list[subprocess.Popen[bytes]] = []
-    context: ServiceContext | None = None
-    try:
-        processes.append(subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
-             "--dir", str(work)], stdout=subprocess.DEVNULL))
-        wait_for_port(redis_port)
+    with service_stack("egnedata-bench-delivery-") as stack, contextlib.ExitStack() as closing:
+        work, db_url = stack.work, stack.db_url
+        receiver_port = free_port()
         keys = work / "keys"
         generate_keys(keys)
         keyring = Keyring.load(keys)
-        env = {
-            **os.environ,
-            "EGNEDATA_DATABASE_URL": db_url,
-            "EGNEDATA_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "EGNEDATA_BLOB_URL": str(work / "blobs"),
-            "EGNEDATA_KEYS_DIR": str(keys),
-        }
         settings = Settings(database_url=db_url.replace("postgresql://", "postgresql+psycopg://"),
-                            redis_url=env["EGNEDATA_REDIS_URL"], blob_url=str(work / "blobs"),
+                            redis_url=stack.redis_url, blob_url=str(work / "blobs"),
                             keys_dir=keys)
         context = ServiceContext.build(settings)
+        closing.callback(context.close)
         encrypted, plain_size, how = _package(work, keyring, args.size)
 
         identity = age.X25519Identity.generate()
         (work / "service.key").write_text(f"{identity}\n")
-        log = (work / "processes.log").open("wb")
-        receive = [*EGNEDATA, "receive", "-i", str(work / "service.key"), "--pubkey",
+        receive = ["receive", "-i", str(work / "service.key"), "--pubkey",
                    str(keys / "signing.pub"), "--out", str(work / "received"),
                    "--port", str(receiver_port)]
         if args.receiver_checks == "signature":
             receive.append("--no-decrypt")
-        processes.append(subprocess.Popen(receive, env=env, stdout=log,
-                                          stderr=subprocess.STDOUT))
+        stack.start(*receive)
         wait_for_port(receiver_port, timeout=60)
         service = register_service(context, Actor("bench", "admin"), ServiceSpec(
             name="Bench archive", description="bench", homepage="https://bench.example",
@@ -179,9 +148,7 @@ def main() -> None:
                 service_id=service.id, purpose="bench"))
 
         for _ in range(args.workers):
-            processes.append(subprocess.Popen(
-                [*EGNEDATA, "worker", "--log-level", "warning"], env=env, stdout=log,
-                stderr=subprocess.STDOUT))
+            stack.start("worker", "--log-level", "warning")
         time.sleep(3)  # let the workers connect
 
         # Create the deliveries first (each a database transaction, as the API makes
@@ -213,24 +180,6 @@ def main() -> None:
                 "SELECT id, finished_at, attempt FROM deliveries "
                 "WHERE state = 'delivered'").fetchall()]
         received = len(list((work / "received").glob("*.zip.age")))
-    except BaseException:
-        log_path = work / "processes.log"
-        if log_path.exists():
-            sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
-        raise
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if context is not None:
-            context.close()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        shutil.rmtree(work, ignore_errors=True)
 
     n = args.packages
     latencies = sorted((done - created).total_seconds() for created, done, _ in rows)

@@ -20,31 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import psycopg
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import free_port, wait_for_port  # noqa: E402
-
-EGNEDATA = [sys.executable, "-m", "exporter"]
-ADMIN = os.environ.get(
-    "EGNEDATA_TEST_POSTGRES", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-)
-CPRS = [f"{61 + d:02d}{m:02d}{y:02d}-{s:04d}" for d in range(28) for m in range(1, 13)
-        for y in (60, 75, 88) for s in (1234, 2345, 3456)]
+from _stack import CPRS, free_port, service_stack, wait_for_port  # puts the project on sys.path
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -62,43 +45,19 @@ def main() -> None:
                         help="worker CPU priority (egnedata worker --nice): intake first")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="egnedata-bench-"))
-    database = f"egnedata_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    db_url = ADMIN.rsplit("/", 1)[0] + f"/{database}"
-    redis_port, api_port = free_port(), free_port()
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        processes.append(subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
-             "--dir", str(work)], stdout=subprocess.DEVNULL))
-        wait_for_port(redis_port)
-        env = {
-            **os.environ,
-            "EGNEDATA_DATABASE_URL": db_url,
-            "EGNEDATA_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "EGNEDATA_BLOB_URL": str(work / "blobs"),
-            "EGNEDATA_KEYS_DIR": str(work / "keys"),
-            "EGNEDATA_MAX_ATTEMPTS": "5",
-        }
-        subprocess.run([*EGNEDATA, "keys", "generate", "--dir", str(work / "keys")], env=env,
-                       check=True, capture_output=True)
-        subprocess.run([*EGNEDATA, "db", "upgrade"], env=env, check=True, capture_output=True)
-        log = (work / "service.log").open("wb")
-        processes.append(subprocess.Popen(
-            [*EGNEDATA, "serve", "--port", str(api_port), "--log-level", "warning",
-             "--workers", str(args.servers)],
-            env=env, stdout=log, stderr=subprocess.STDOUT))
+    with service_stack("egnedata-bench-service-") as stack:
+        api_port = free_port()
+        db_url = stack.db_url
+        stack.env["EGNEDATA_MAX_ATTEMPTS"] = "5"
+        stack.run("keys", "generate", "--dir", stack.env["EGNEDATA_KEYS_DIR"])
+        stack.run("db", "upgrade")
+        stack.start("serve", "--port", str(api_port), "--log-level", "warning",
+                    "--workers", str(args.servers))
         wait_for_port(api_port, timeout=60)
         for _ in range(args.workers):
-            processes.append(subprocess.Popen(
-                [*EGNEDATA, "worker", "--log-level", "warning", "--nice",
-                 str(args.worker_nice)], env=env, stdout=log,
-                stderr=subprocess.STDOUT))
-        caseworker = subprocess.run(
-            [*EGNEDATA, "token", "--subject", "bench", "--role", "caseworker", "--ttl", "86400"],
-            env=env, check=True, capture_output=True, text=True).stdout.strip()
+            stack.start("worker", "--log-level", "warning", "--nice", str(args.worker_nice))
+        caseworker = stack.run(
+            "token", "--subject", "bench", "--role", "caseworker", "--ttl", "86400").strip()
         headers = {"Authorization": f"Bearer {caseworker}"}
         base = f"http://127.0.0.1:{api_port}"
         time.sleep(2)  # let the workers connect
@@ -147,22 +106,6 @@ def main() -> None:
                 "GROUP BY request_id HAVING count(*) <> 1").fetchall()
             attempts = conn.execute(
                 "SELECT max(attempt) FROM source_tasks").fetchone()
-    except BaseException:
-        log_path = work / "service.log"
-        if log_path.exists():
-            sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
-        raise
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        shutil.rmtree(work, ignore_errors=True)
 
     n = args.requests
     print(f"{n:,} requests over HTTP, {args.clients} concurrent clients, "
