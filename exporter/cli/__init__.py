@@ -24,5 +24,8 @@ def _register() -> None:
 
 
 def main() -> None:
+    from exporter import logs
+
+    logs.protect()
     _register()
     app()

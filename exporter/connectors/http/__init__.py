@@ -9,7 +9,6 @@ from environment variables or files named in the settings. See ``docs/connectors
 
 from __future__ import annotations
 
-import logging
 import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
@@ -18,6 +17,7 @@ from urllib.parse import quote, urlsplit
 import certifi
 import httpx
 
+from exporter import logs
 from exporter.connectors._config import fill_template, parse_settings, read_secret, subject_values
 from exporter.connectors.base import Page, Subject
 from exporter.connectors.http.responses import (
@@ -32,17 +32,6 @@ from exporter.errors import PermanentSourceError
 from exporter.profile import DatasetSettings
 
 __all__ = ["HttpConnector", "HttpSettings"]
-
-
-class _NoRequestLines(logging.Filter):
-    """httpx logs every request's URL at INFO; ours may hold a CPR number, so drop them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).addFilter(_NoRequestLines())
 
 
 def _ssl_context(settings: HttpSettings) -> ssl.SSLContext:
@@ -77,6 +66,7 @@ class HttpConnector:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Self:
+        logs.protect()  # request URLs may carry the subject's CPR number
         parsed = parse_settings(HttpSettings, settings, "http settings")
         auth: httpx.Auth | None = None
         if parsed.auth == "bearer":
