@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     package_retention_days: int = Field(default=30, ge=1, le=365)
     lease_seconds: float = Field(default=60.0, gt=0)
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, le=100)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     inprocess_workers: int = Field(default=2, ge=1, le=64)

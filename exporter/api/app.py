@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,8 +23,8 @@ from exporter.api.routes import (
     requests,
     services,
 )
+from exporter.service.background import Background
 from exporter.service.context import ServiceContext
-from exporter.service.reconcile import reconcile
 
 __all__ = ["app_from_settings", "create_app"]
 
@@ -110,31 +109,17 @@ class _Timing:
             )
 
 
-def _reconcile_loop(context: ServiceContext, stop: threading.Event) -> None:
-    while True:
-        try:
-            reconcile(context)
-        except Exception:
-            log.exception("reconciling failed; trying again later")
-        if stop.wait(context.settings.reconcile_interval_seconds):
-            return
-
-
-def create_app(context: ServiceContext, *, run_reconciler: bool = True) -> FastAPI:
+def create_app(context: ServiceContext, *, run_background: bool = True) -> FastAPI:
+    """The API over ``context``; with ``run_background``, also this process's reconciler
+    and audit sealer (:mod:`exporter.service.background`)."""
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        thread = None
-        if run_reconciler:
-            thread = threading.Thread(target=_reconcile_loop, args=(context, stop),
-                                      name="egnedata-reconciler", daemon=True)
-            thread.start()
+        background = Background(context) if run_background else None
         try:
             yield
         finally:
-            stop.set()
-            if thread is not None:
-                thread.join(timeout=10)
+            if background is not None:
+                background.stop()
 
     app = FastAPI(
         title="Egne Data",

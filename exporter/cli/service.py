@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Annotated
 
 import typer
@@ -97,9 +96,9 @@ def worker(
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
+    from exporter.service.background import Background
     from exporter.service.context import ServiceContext, set_context
     from exporter.service.queue import RqQueue
-    from exporter.service.reconcile import reconcile
 
     settings = _settings()
     _logging(log_level)
@@ -117,18 +116,7 @@ def worker(
         raise typer.Exit(code=2) from None
     set_context(context)
     assert isinstance(context.queue, RqQueue)
-    stop = threading.Event()
-
-    def reconciling() -> None:
-        while True:
-            try:
-                reconcile(context)
-            except Exception:
-                logging.getLogger(__name__).exception("reconciling failed")
-            if stop.wait(settings.reconcile_interval_seconds):
-                return
-
-    threading.Thread(target=reconciling, name="egnedata-reconciler", daemon=True).start()
+    background = Background(context)
     # SimpleWorker runs jobs in this process (no fork per job): the jobs are short and
     # keep their database connections; a job's time limit still applies.
     rq_worker = SimpleWorker([context.queue.queue], connection=context.queue.connection,
@@ -136,7 +124,7 @@ def worker(
     try:
         rq_worker.work(burst=burst, with_scheduler=False, logging_level=log_level.upper())
     finally:
-        stop.set()
+        background.stop()
         context.close()
 
 
@@ -174,15 +162,20 @@ def db_upgrade() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain from its first event to its last."""
+    """Seal the events written so far, then check the hash chain from first to last."""
     from exporter.db import make_engine, make_sessionmaker
-    from exporter.service.audit import verify_chain
+    from exporter.service.audit import seal_all, verify_chain
 
     settings = _settings()
-    with make_sessionmaker(make_engine(settings.effective_database_url))() as session:
+    sessions = make_sessionmaker(make_engine(settings.effective_database_url))
+    sealed = seal_all(sessions.begin)
+    with sessions() as session:
         check = verify_chain(session)
     if check.ok:
-        console.print(f"The audit log is intact: {check.events} events.")
+        console.print(f"The audit log is intact: {check.events} events"
+                      + (f" ({sealed} sealed just now)." if sealed else "."))
+        if check.unsealed:
+            console.print(f"{check.unsealed} events written since are not sealed yet.")
         return
     console.print(f"[red]The audit log is broken at event {check.broken_at}:[/] {check.problem}")
     raise typer.Exit(code=1)

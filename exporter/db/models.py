@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -161,12 +162,22 @@ class Package(Base):
 
 
 class AuditEvent(Base):
-    """One entry of the append-only, hash-chained audit log."""
+    """One entry of the append-only, hash-chained audit log.
+
+    ``id`` is the order events were written in. ``seq``, ``prev_hash`` and ``hash`` are
+    the event's place in the chain, set once when a sealer chains it (see
+    ``exporter.service.audit``); until then they are empty.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_unsealed", "id", postgresql_where=text("seq IS NULL"),
+              sqlite_where=text("seq IS NULL")),
+    )
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                     primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(200))
     actor_role: Mapped[str] = mapped_column(String(20))
@@ -174,12 +185,13 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     request_id: Mapped[str | None] = mapped_column(String(36), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class AuditHead(Base):
-    """A single row holding the newest hash: locking it serialises appends."""
+    """A single row holding the chain's newest place and hash: locking it serialises
+    sealing."""
 
     __tablename__ = "audit_head"
 

@@ -1,10 +1,14 @@
 """The append-only, hash-chained audit log.
 
-Each event's hash covers the previous event's hash and the event itself in a
-canonical JSON form, so changing, removing or reordering any past event breaks every
-hash after it: :func:`verify_chain` finds where. Appends are serialised by locking the
-single ``audit_head`` row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
-transactions already begin with the write lock).
+An event is written in the transaction of the change it records, as a plain insert:
+writers never wait for each other. A *sealer* then chains events in the order they were
+written: it gives each its place (``seq``) and a hash covering the previous event's hash
+and the event itself in a canonical JSON form, so changing, removing or reordering any
+sealed event breaks every hash after it, and :func:`verify_chain` finds where. Sealing
+is serialised by locking the single ``audit_head`` row (``SELECT … FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so a second sealer moves on at once; SQLite's transactions
+already begin with the write lock). Every server and worker seals every
+``audit_seal_interval_seconds`` (see :mod:`exporter.service.background`).
 
 Details hold ids, counts and reasons, never record contents.
 """
@@ -12,18 +16,19 @@ Details hold ids, counts and reasons, never record contents.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from exporter.db.models import AuditEvent, AuditHead
 
-__all__ = ["GENESIS", "Actor", "ChainCheck", "record", "verify_chain"]
+__all__ = ["GENESIS", "Actor", "ChainCheck", "record", "seal", "seal_all", "verify_chain"]
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -41,14 +46,24 @@ class Actor:
 SYSTEM_ACTOR = Actor(SYSTEM, SYSTEM)
 
 
+_EVENTS = cast(Table, AuditEvent.__table__)
+_HEADS = cast(Table, AuditHead.__table__)
+_INSERT = _EVENTS.insert()
+_SEAL = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
+         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev_hash"),
+                 hash=bindparam("new_hash")))
+_CANONICAL = ("at", "actor", "actor_role", "on_behalf_of", "action", "request_id", "detail")
+
+
 def _digest(prev_hash: str, event: Mapping[str, Any]) -> str:
     body = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + body).hexdigest()
 
 
-def _canonical(event: AuditEvent) -> dict[str, Any]:
+def _canonical(seq: int, event: Any) -> dict[str, Any]:
+    """What an event's hash covers: its place in the chain and its contents."""
     return {
-        "seq": event.seq,
+        "seq": seq,
         "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": event.actor,
         "actor_role": event.actor_role,
@@ -67,41 +82,78 @@ def record(
     request_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event in the caller's transaction (committed with it or not at all).
 
-    Core statements, not the ORM's unit of work: this runs in every transaction that
-    changes state, and holds the log's one lock while it does.
+    A Core insert, with no lock: the event joins the chain when it is sealed.
     """
-    session.flush()  # the caller's own writes first, before the lock is taken
-    heads = cast(Table, AuditHead.__table__)
-    row = session.execute(
-        select(heads.c.seq, heads.c.hash).where(heads.c.id == 1).with_for_update()
+    session.execute(_INSERT, {
+        "at": at or datetime.now(UTC),
+        "actor": actor.subject,
+        "actor_role": actor.role,
+        "on_behalf_of": actor.on_behalf_of,
+        "action": action,
+        "request_id": request_id,
+        "detail": dict(detail or {}),
+    })
+
+
+def seal(session: Session, *, batch: int = 1000) -> int:
+    """Chain up to ``batch`` unsealed events, in the order they were written.
+
+    Runs in the caller's transaction. Returns how many were sealed: 0 as well when
+    another sealer holds the chain's head (PostgreSQL), which then seals them itself.
+    """
+    head = session.execute(
+        select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == 1)
+        .with_for_update(skip_locked=True)
     ).one_or_none()
-    if row is None:
-        raise RuntimeError("the audit log has no head row: run `egnedata db upgrade`")
-    event = AuditEvent(
-        seq=row.seq + 1,
-        at=at or datetime.now(UTC),
-        actor=actor.subject,
-        actor_role=actor.role,
-        on_behalf_of=actor.on_behalf_of,
-        action=action,
-        request_id=request_id,
-        detail=dict(detail or {}),
-        prev_hash=row.hash,
-        hash="",
-    )
-    event.hash = _digest(row.hash, _canonical(event))
-    columns = ("seq", "at", "actor", "actor_role", "on_behalf_of", "action", "request_id",
-               "detail", "prev_hash", "hash")
-    session.execute(
-        cast(Table, AuditEvent.__table__).insert().values({c: getattr(event, c) for c in columns})
-    )
-    session.execute(
-        update(heads).where(heads.c.id == 1).values(seq=event.seq, hash=event.hash)
-    )
-    return event
+    if head is None:
+        if session.execute(select(_HEADS.c.id).where(_HEADS.c.id == 1)).first() is None:
+            raise RuntimeError("the audit log has no head row: run `egnedata db upgrade`")
+        return 0
+    events = session.execute(
+        select(_EVENTS.c.id, *(_EVENTS.c[name] for name in _CANONICAL))
+        .where(_EVENTS.c.seq.is_(None)).order_by(_EVENTS.c.id).limit(batch)
+    ).all()
+    if not events:
+        return 0
+    seq, prev = head.seq, head.hash
+    sealed = []
+    for event in events:
+        seq += 1
+        digest = _digest(prev, _canonical(seq, event))
+        sealed.append({"event_id": event.id, "new_seq": seq, "new_prev_hash": prev,
+                       "new_hash": digest})
+        prev = digest
+    session.execute(_SEAL, sealed)
+    session.execute(update(_HEADS).where(_HEADS.c.id == 1).values(seq=seq, hash=prev))
+    return len(sealed)
+
+
+def unsealed(session: Session) -> int:
+    """How many events are waiting to be sealed."""
+    return session.scalar(select(func.count()).select_from(_EVENTS)
+                          .where(_EVENTS.c.seq.is_(None))) or 0
+
+
+def seal_all(begin: Callable[[], AbstractContextManager[Session]], *,
+             batch: int = 1000) -> int:
+    """Seal every event written so far, a batch per transaction; how many were sealed.
+
+    ``begin`` opens a transaction (``sessions.begin``). Cheap when there is nothing to
+    seal: it looks before it takes the lock.
+    """
+    total = 0
+    while True:
+        with begin() as session:
+            if not session.execute(select(_EVENTS.c.id).where(_EVENTS.c.seq.is_(None))
+                                   .limit(1)).first():
+                return total
+            count = seal(session, batch=batch)
+        total += count
+        if count < batch:
+            return total
 
 
 @dataclass(frozen=True)
@@ -110,10 +162,14 @@ class ChainCheck:
     ok: bool
     broken_at: int | None = None
     problem: str | None = None
+    unsealed: int = 0
 
 
 def verify_chain(session: Session, *, batch: int = 1000) -> ChainCheck:
-    """Recompute every hash in order; report the first event that does not fit."""
+    """Recompute every sealed event's hash in order; report the first that does not fit.
+
+    Events not sealed yet are counted (``unsealed``), not checked.
+    """
     prev, count, last_seq = GENESIS, 0, 0
     while True:
         events = session.scalars(
@@ -123,14 +179,15 @@ def verify_chain(session: Session, *, batch: int = 1000) -> ChainCheck:
         if not events:
             break
         for event in events:
+            assert event.seq is not None
             if event.seq != last_seq + 1:
                 return ChainCheck(count, False, event.seq, f"event {last_seq + 1} is missing")
             if event.prev_hash != prev:
                 return ChainCheck(count, False, event.seq, "does not follow the event before")
-            if _digest(prev, _canonical(event)) != event.hash:
+            if _digest(prev, _canonical(event.seq, event)) != event.hash:
                 return ChainCheck(count, False, event.seq, "its contents were changed")
             prev, last_seq, count = event.hash, event.seq, count + 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq, head.hash) != (last_seq, prev):
         return ChainCheck(count, False, last_seq + 1, "events after this one were removed")
-    return ChainCheck(count, True)
+    return ChainCheck(count, True, unsealed=unsealed(session))

@@ -43,7 +43,7 @@ def context(tmp_path: Path, keys_dir: Path, demo_profile: Profile) -> Iterator[S
 
 @pytest.fixture
 def client(context: ServiceContext) -> Iterator[TestClient]:
-    with TestClient(create_app(context, run_reconciler=False)) as test_client:
+    with TestClient(create_app(context, run_background=False)) as test_client:
         yield test_client
 
 

@@ -84,7 +84,7 @@ def register(client: TestClient, context: ServiceContext, **target: Any) -> str:
 
 def actions(context: ServiceContext) -> list[AuditEvent]:
     with context.sessions() as session:
-        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all())
+        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all())
 
 
 def test_only_admins_register_and_suspend_services(client: TestClient,

@@ -1,0 +1,73 @@
+"""Migrations keep what is there: the audit chain survives revision 0003 both ways."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, select, text
+
+from exporter.db import make_engine, make_sessionmaker
+from exporter.db.migrate import alembic_config, upgrade
+from exporter.db.models import AuditEvent
+from exporter.service.audit import GENESIS, Actor, _digest, record, seal_all, verify_chain
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'egnedata.db'}")
+    return make_engine(request.getfixturevalue("postgres_schema_url"))
+
+
+def _old_style_events(engine: Engine, count: int) -> None:
+    """Events as revision 0002 wrote them: each chained as it was appended."""
+    prev = GENESIS
+    with engine.begin() as conn:
+        for seq in range(1, count + 1):
+            at = datetime(2026, 11, 1, 12, seq, tzinfo=UTC)
+            event = {"seq": seq, "at": at.isoformat(timespec="microseconds"),
+                     "actor": "cw-1", "actor_role": "caseworker", "on_behalf_of": None,
+                     "action": "request.received", "request_id": None, "detail": {"n": seq}}
+            digest = _digest(prev, event)
+            conn.execute(text(
+                "INSERT INTO audit_events (seq, at, actor, actor_role, action, detail, "
+                "prev_hash, hash) VALUES (:seq, :at, 'cw-1', 'caseworker', "
+                "'request.received', :detail, :prev, :hash)"),
+                {"seq": seq, "at": at, "detail": f'{{"n": {seq}}}', "prev": prev,
+                 "hash": digest})
+            prev = digest
+        conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"),
+                     {"seq": count, "hash": prev})
+
+
+def test_the_audit_chain_survives_the_upgrade_and_the_downgrade(engine: Engine) -> None:
+    upgrade(engine, "0002")
+    _old_style_events(engine, 3)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        check = verify_chain(session)
+        assert check.ok and check.events == 3, check
+        assert list(session.execute(select(AuditEvent.id, AuditEvent.seq)
+                                    .order_by(AuditEvent.id))) == [(1, 1), (2, 2), (3, 3)]
+    with sessions.begin() as session:  # new events continue the chain after the old ones
+        record(session, Actor("cw-2", "caseworker"), "request.cancelled")
+    assert seal_all(sessions.begin) == 1
+    with sessions() as session:
+        check = verify_chain(session)
+        new_id = session.scalar(select(AuditEvent.id).where(AuditEvent.seq == 4))
+    assert check.ok and check.events == 4 and new_id == 4
+    with sessions.begin() as session:  # written, not sealed: not kept by a downgrade
+        record(session, Actor("cw-2", "caseworker"), "request.cancelled")
+
+    command.downgrade(alembic_config(engine), "0002")
+    with engine.connect() as conn:
+        seqs = conn.execute(text("SELECT seq FROM audit_events ORDER BY seq")).scalars().all()
+    assert seqs == [1, 2, 3, 4]
+    upgrade(engine)
+    with sessions() as session:
+        assert verify_chain(session).ok
+    engine.dispose()
