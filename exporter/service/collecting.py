@@ -132,6 +132,7 @@ def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
     results = collect_source(
         source, subject, profile.municipality.code, stage, progress=heartbeat
     )
+    stage.sync()  # durable before the database says it is there
     _finish(context, task_id, attempt, results)
 
 

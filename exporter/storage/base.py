@@ -9,7 +9,7 @@ disk) is a second layer, not a substitute.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Protocol, runtime_checkable
@@ -36,11 +36,21 @@ class BlobStore(Protocol):
     escape.
     """
 
-    def open_writer(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def open_writer(
+        self, key: str, *, durable: bool = True
+    ) -> contextlib.AbstractContextManager[IO[bytes]]:
         """A stream to write the blob into. The blob is stored, replacing any blob
         under ``key``, when the block ends; if the block raises, nothing is stored and
         a blob already under ``key`` is left as it was. Readers never see a partial
-        blob."""
+        blob.
+
+        With ``durable=False`` the store may leave the blob to survive a crash only
+        once :meth:`sync` has been called for it: several blobs written in a row then
+        cost one wait for the disk instead of one each."""
+        ...
+
+    def sync(self, keys: Iterable[str]) -> None:
+        """Make blobs written with ``durable=False`` survive a crash of the machine."""
         ...
 
     def open_reader(

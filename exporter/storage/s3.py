@@ -14,7 +14,7 @@ different thing (the provider's disks) and is no substitute.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from typing import IO, Any, cast
 
@@ -85,7 +85,8 @@ class S3BlobStore:
             raise storage_error(exc, action, key) from exc
 
     @contextlib.contextmanager
-    def open_writer(self, key: str) -> Iterator[IO[bytes]]:
+    def open_writer(self, key: str, *, durable: bool = True) -> Iterator[IO[bytes]]:
+        # A completed upload is durable: S3 has nothing to defer.
         upload = MultipartWriter(
             self._client, self.bucket, self._name(key), key, self.part_size, self._checksum
         )
@@ -99,6 +100,9 @@ class S3BlobStore:
         except BaseException:
             upload.abort()
             raise
+
+    def sync(self, keys: Iterable[str]) -> None:
+        """Nothing to do: every completed upload is already durable."""
 
     @contextlib.contextmanager
     def open_reader(self, key: str, start: int = 0, end: int | None = None) -> Iterator[IO[bytes]]:

@@ -6,6 +6,10 @@ Each staged stream (a dataset's records, CSV rows or summary) is one blob,
 read back with any of its vault identities (so a key rotation between collect and
 assemble does no harm). Nothing reaches the store unencrypted: without a vault
 identity the stage refuses to be made.
+
+Blobs are written without waiting for the disk each time; :meth:`BlobStage.sync` makes
+everything written so far durable at once, and the collect job calls it before it
+records the source as collected.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class BlobStage:
         self.prefix = prefix if prefix.endswith("/") else f"{prefix}/"
         self._recipient = keyring.current_recipient
         self._identities = keyring.vault_identities
+        self._unsynced: dict[str, None] = {}
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}{check_name(name)}.age"
@@ -51,8 +56,15 @@ class BlobStage:
     @contextlib.contextmanager
     def writer(self, name: str) -> Iterator[IO[bytes]]:
         key = self._key(name)
-        with self.store.open_writer(key) as raw, age.encrypt_stream(raw, [self._recipient]) as out:
+        with (self.store.open_writer(key, durable=False) as raw,
+              age.encrypt_stream(raw, [self._recipient]) as out):
             yield out
+        self._unsynced[key] = None
+
+    def sync(self) -> None:
+        """Make every blob written so far survive a crash (one wait for the disk)."""
+        self.store.sync(list(self._unsynced))
+        self._unsynced.clear()
 
     @contextlib.contextmanager
     def reader(self, name: str) -> Iterator[IO[bytes]]:
@@ -64,7 +76,9 @@ class BlobStage:
                 stream.close()
 
     def discard(self, name: str) -> None:
-        self.store.delete(self._key(name))
+        key = self._key(name)
+        self.store.delete(key)
+        self._unsynced.pop(key, None)
 
     def clear(self) -> None:
         """Delete every blob under the prefix (after the package is assembled)."""

@@ -237,3 +237,14 @@ def test_ranges_of_an_empty_blob(store: BlobStore) -> None:
     assert get(store, "empty", -5) == b""  # RFC 9110: a suffix range always is satisfiable
     with pytest.raises(RangeNotSatisfiableError), store.open_reader("empty", 0, 10):
         pass
+
+
+def test_blobs_written_for_a_later_sync_are_there_at_once(store: BlobStore) -> None:
+    keys = [f"stage/r/s/1/part-{i}.age" for i in range(3)]
+    for i, key in enumerate(keys):
+        with store.open_writer(key, durable=False) as out:
+            out.write(b"part %d" % i)
+    assert [get(store, key) for key in keys] == [b"part 0", b"part 1", b"part 2"]
+    store.sync(keys)
+    store.sync([])
+    assert [info.key for info in store.list("stage/")] == keys

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from exporter.storage import LocalBlobStore
+from exporter.storage import BlobNotFound, LocalBlobStore
 
 
 def test_blobs_are_private_files_under_the_root(tmp_path: Path) -> None:
@@ -66,3 +67,45 @@ def test_a_relative_root_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     store = LocalBlobStore(Path("blobs"))
     assert store.root == tmp_path / "blobs"
+
+
+def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record what each fsync is for: a file or a directory (by the path behind it)."""
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        target = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        synced.append("dir" if target.is_dir() else "file")
+        real(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_a_durable_write_syncs_the_file_and_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _count_fsyncs(monkeypatch)
+    with LocalBlobStore(tmp_path).open_writer("packages/a.zip.age") as out:
+        out.write(b"x")
+    assert synced == ["file", "dir"]
+
+
+def test_a_batch_is_synced_once_per_file_and_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path)
+    synced = _count_fsyncs(monkeypatch)
+    keys = [f"stage/r1/s1/1/{name}.age" for name in ("a.jsonl", "a.csv", "a.summary")]
+    for key in keys:
+        with store.open_writer(key, durable=False) as out:
+            out.write(b"x")
+    assert synced == []  # nothing waited for the disk yet
+    store.sync(keys)
+    # three files; then s1/1, s1, r1, stage and the root, each once
+    assert synced == ["file"] * 3 + ["dir"] * 5
+
+
+def test_syncing_a_missing_blob_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(BlobNotFound):
+        LocalBlobStore(tmp_path).sync(["stage/r1/none.age"])

@@ -157,3 +157,23 @@ def test_local_store_paths(tmp_path: Path, keyring: Keyring) -> None:
     with stage.writer("sager.csv") as out:
         out.write(b"x")
     assert (tmp_path / "stage" / "r1" / "sager.csv.age").read_bytes().startswith(b"age-")
+
+
+def test_sync_makes_what_was_written_durable_once(tmp_path: Path, keyring: Keyring) -> None:
+    synced: list[list[str]] = []
+
+    class Recording(LocalBlobStore):
+        def sync(self, keys: object) -> None:
+            synced.append(list(keys))  # type: ignore[call-overload]
+            super().sync(synced[-1])
+
+    stage = BlobStage(Recording(tmp_path), PREFIX, keyring)
+    for name in ("a.jsonl", "a.csv", "b.jsonl"):
+        with stage.writer(name) as out:
+            out.write(b"x")
+    stage.discard("b.jsonl")
+    with pytest.raises(RuntimeError), stage.writer("c.jsonl") as out:
+        raise RuntimeError("a failed write is not synced")
+    stage.sync()
+    stage.sync()
+    assert synced == [[f"{PREFIX}a.jsonl.age", f"{PREFIX}a.csv.age"], []]
