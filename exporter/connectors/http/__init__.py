@@ -3,15 +3,16 @@
 The subject goes into the path, the query or a POST body by template (``{cpr}``,
 ``{cpr_dashed}``); pages are fetched by page number, offset, a cursor in the answer, or
 the ``Link: <...>; rel="next"`` header. Timeouts, connection failures, 5xx and 429 are
-retryable (with the source's ``Retry-After``); other answers are permanent. Secrets come
-from environment variables or files named in the settings. See ``docs/connectors.md``.
+retryable (with the source's ``Retry-After``); other answers, and a TLS handshake either
+side refuses, are permanent. Secrets come from environment variables or files named in
+the settings. See ``docs/connectors.md``.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NoReturn, Self
 from urllib.parse import quote, urlsplit
 
 import certifi
@@ -35,16 +36,32 @@ __all__ = ["HttpConnector", "HttpSettings"]
 
 
 def _ssl_context(settings: HttpSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=settings.ca_file or certifi.where())
+    try:
+        context = ssl.create_default_context(cafile=settings.ca_file or certifi.where())
+    except OSError as exc:
+        raise ValueError(f"cannot load ca_file ({_load_problem(exc)})") from None
     if settings.client_cert:
         password = read_secret(settings.client_key_password_env, None, "client_key_password")
         try:
-            context.load_cert_chain(settings.client_cert, settings.client_key or None, password)
-        except (OSError, ssl.SSLError) as exc:
+            context.load_cert_chain(settings.client_cert, settings.client_key or None,
+                                    password if password is not None else _no_password)
+        except OSError as exc:
             raise ValueError(
-                f"cannot load client_cert/client_key ({type(exc).__name__})"
+                f"cannot load client_cert/client_key ({_load_problem(exc)})"
             ) from None
     return context
+
+
+def _no_password() -> NoReturn:
+    # Without this OpenSSL would ask for the passphrase on the terminal, and wait.
+    raise ValueError("client_key is encrypted and client_key_password_env is not set")
+
+
+def _load_problem(exc: OSError) -> str:
+    """Why a PEM file did not load, in the system's or OpenSSL's words, never a secret."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "not PEM, or the wrong passphrase"
+    return exc.strerror or type(exc).__name__
 
 
 class HttpConnector:

@@ -7,6 +7,7 @@ the subject's CPR number) or the body (it holds their data).
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from typing import Any
 
@@ -27,6 +28,21 @@ __all__ = [
 
 MAX_RETRY_AFTER = 3600.0
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+_REFUSING_ALERTS = frozenset({
+    "ACCESS_DENIED",
+    "BAD_CERTIFICATE",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_REQUIRED",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_UNKNOWN",
+    "HANDSHAKE_FAILURE",
+    "INSUFFICIENT_SECURITY",
+    "PROTOCOL_VERSION",
+    "UNKNOWN_CA",
+    "UNSUPPORTED_CERTIFICATE",
+})
+"""TLS alerts by which a source refuses this client: its certificate, or none, or the
+protocol. Trying again changes nothing."""
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -46,7 +62,38 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
+def _tls_error(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind an httpx error (httpx wraps httpcore's, which wraps it)."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, ssl.SSLError):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
+def _tls_refusal(exc: BaseException, host: str) -> PermanentSourceError | None:
+    """A permanent error if ``exc`` is a TLS handshake either side refused, else None.
+
+    The message has the certificate check's outcome or the alert's name, nothing else.
+    """
+    tls = _tls_error(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        reason = tls.verify_message or "verification failed"
+        return PermanentSourceError(f"{host}'s TLS certificate is not trusted ({reason})")
+    alert = (getattr(tls, "reason", None) or "").partition("_ALERT_")[2]
+    if alert in _REFUSING_ALERTS:
+        what = alert.lower().replace("_", " ")
+        return PermanentSourceError(f"{host} refused the TLS connection ({what})")
+    return None
+
+
 def transport_error(exc: httpx.HTTPError, host: str) -> SourceError:
+    refused = _tls_refusal(exc, host)
+    if refused is not None:
+        return refused
     if isinstance(exc, httpx.TimeoutException):
         return RetryableSourceError(f"{host} did not answer in time ({type(exc).__name__})")
     if isinstance(exc, httpx.TransportError):

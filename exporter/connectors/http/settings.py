@@ -111,6 +111,8 @@ class HttpSettings(RequestOptions):
             raise ValueError("auth = \"basic\" needs username and password_env or password_file")
         if self.auth == "certificate" and not self.client_cert:
             raise ValueError("auth = \"certificate\" needs client_cert (and client_key)")
+        if (self.client_cert or self.ca_file) and not self.base_url.startswith("https:"):
+            raise ValueError("client_cert and ca_file need an https:// base_url")
         return self
 
     def request_options(self, overrides: dict[str, Any]) -> RequestOptions:

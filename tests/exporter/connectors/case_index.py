@@ -2,13 +2,15 @@
 
 It serves cases in the index's own field names (Danish), with every paging style the
 connector knows, and misbehaves on purpose on some paths: slow pages, 429 then success,
-500 forever, hostile records. It runs in a thread on a free loopback port.
+500 forever, hostile records. It runs in a thread on a free loopback port, over HTTPS
+when given a server-side TLS context.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -156,11 +158,16 @@ def _handler(index: CaseIndex) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def case_index(count: int = 23) -> Iterator[CaseIndex]:
+def case_index(count: int = 23, tls: ssl.SSLContext | None = None) -> Iterator[CaseIndex]:
+    """The index on a free port; with ``tls`` (a server-side context) it speaks HTTPS."""
     index = CaseIndex(count)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(index))
     server.daemon_threads = True
-    index.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        # A failed handshake raises from accept(), which the server drops quietly.
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    index.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
