@@ -35,11 +35,12 @@ class DatasetWriter:
         self._first = False
         self.count += 1
 
-    def write_raw(self, records: bytes) -> None:
+    def write_raw(self, records: bytes | bytearray) -> None:
         """Already-serialised records, separated by ``,\\n`` (no leading comma)."""
         if not records:
             return
-        self._out.write(b"\n" + records if self._first else b",\n" + records)
+        self._out.write(b"\n" if self._first else b",\n")
+        self._out.write(records)
         self._first = False
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any
 
 from formats.records import RecordType, record_type
@@ -58,20 +59,20 @@ class DatasetSummary:
         if self._count_by:
             self._count(records, self._count_by)
         for name in self._sum_of:
-            total = 0
-            for record in records:
-                amount = record.get(name)
-                if amount.__class__ is float or amount.__class__ is int:
-                    total += round(amount * 100)
-            self._cents[name] += total
+            self._cents[name] += sum([
+                round(amount * 100)
+                for amount in map(methodcaller("get", name), records)
+                if amount.__class__ is float or amount.__class__ is int
+            ])
         self._rank(records)
 
     def _count(self, records: Sequence[Mapping[str, Any]], name: str) -> None:
+        """Counted a page at a time: the page's values in the order they first appear
+        are let in as they would be one record at a time."""
         counts = self.counts
-        for record in records:
-            value = record.get(name)
+        for value, n in Counter(map(methodcaller("get", name), records)).items():
             if value.__class__ is str and (value in counts or len(counts) < _MAX_DISTINCT_COUNTS):
-                counts[value] += 1
+                counts[value] += n
 
     def _rank(self, records: Sequence[Mapping[str, Any]]) -> None:
         """The date range, and the newest records (ties broken by arrival, so the result
@@ -89,11 +90,16 @@ class DatasetSummary:
             if self.last is None or high > self.last:
                 self.last = high
         heap, limit, arrived = self._heap, self.latest_limit, self._arrived
-        for i, key in enumerate(keys):
-            if len(heap) < limit:
-                heapq.heappush(heap, (key, -(arrived + i), records[i]))
-            elif key > heap[0][0]:  # on a tie the earlier record stays
-                heapq.heapreplace(heap, (key, -(arrived + i), records[i]))
+        i = 0
+        while len(heap) < limit and i < len(keys):
+            heapq.heappush(heap, (keys[i], -(arrived + i), records[i]))
+            i += 1
+        if heap and i < len(keys):
+            # The lowest key kept only rises, so a record not above it now never gets in.
+            lowest = heap[0][0]
+            for j in [j for j in range(i, len(keys)) if keys[j] > lowest]:
+                if keys[j] > heap[0][0]:  # on a tie the earlier record stays
+                    heapq.heapreplace(heap, (keys[j], -(arrived + j), records[j]))
         self._arrived = arrived + len(records)
 
     @property

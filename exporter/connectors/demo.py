@@ -121,10 +121,20 @@ def _case_fields(subject_index: int) -> tuple[str, str, str, str, str, str]:
             kle["handlingsfacetter"][facet], f"U{unit + 1:02d}")
 
 
-@functools.lru_cache(maxsize=8192)
-def _iso(ordinal: int) -> str:
-    """An ISO date from a day number; the demo reuses a few thousand days, so cache."""
-    return date.fromordinal(ordinal).isoformat()
+class _IsoDates(dict[int, str]):
+    """ISO dates by day number: ``_ISO[day]``. The demo reuses a few thousand days, so
+    they are kept; a lookup that hits is a plain dict lookup, with no call."""
+
+    _LIMIT = 8192
+
+    def __missing__(self, ordinal: int) -> str:
+        text = date.fromordinal(ordinal).isoformat()
+        if len(self) < self._LIMIT:
+            self[ordinal] = text
+        return text
+
+
+_ISO = _IsoDates()
 
 
 # Dates are handled as day numbers (date.toordinal()): plain integer arithmetic.
@@ -133,8 +143,8 @@ def _case_parts(seed: int, i: int, as_of: int) -> tuple[int, int, int]:
     h = _mix_step(_mixed(seed, 2), i)
     subject_index = h % len(_SUBJECTS)
     age = (h >> 8) % 3650
-    state = min(len(_STATES) - 1, age // 180 + ((h >> 20) % 2))
-    return subject_index, as_of - age, state
+    state = age // 180 + ((h >> 20) % 2)
+    return subject_index, as_of - age, state if state < len(_STATES) else len(_STATES) - 1
 
 
 _BENEFIT_SUBJECTS = tuple(i for i, s in enumerate(_SUBJECTS) if s[4])
@@ -284,8 +294,8 @@ class DemoConnector:
         for i in range(start, end):
             subject_index, opened, state = _case_parts(seed, i, as_of)
             title, kle_code, kle_title, facet, facet_title, unit = _case_fields(subject_index)
-            opened_on = _iso(opened)
-            changed = _iso(min(as_of, opened + 15 + state * 40))
+            opened_on = _ISO[opened]
+            changed = _ISO[min(as_of, opened + 15 + state * 40)]
             record = {
                 "id": "S" + str(i + 1).zfill(6),
                 # <KLE emne>-<facet>-<number>-<two-digit year opened>
@@ -309,6 +319,7 @@ class DemoConnector:
     def _document(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
         as_of = self.as_of.toordinal()
         per_case = self.documents_per_case
+        iso = _ISO
         records = []
         for case in range(start // per_case, -(-end // per_case)) if per_case else ():
             _, opened, _ = _case_parts(seed, case, as_of)
@@ -317,12 +328,13 @@ class DemoConnector:
             for i in range(max(start, first), min(end, first + per_case)):
                 n = i - first
                 kind, direction, title = _DOCUMENTS[n % len(_DOCUMENTS)]
+                day = opened + n * 9
                 records.append({
                     "id": "D" + str(i + 1).zfill(7),
                     "case": case_id,
                     "title": title,
                     "documentKind": kind,
-                    "documentDate": _iso(min(as_of, opened + n * 9)),
+                    "documentDate": iso[day if day < as_of else as_of],
                     "direction": direction,
                 })
         return records
@@ -339,8 +351,8 @@ class DemoConnector:
                 "id": f"B{g + 1:06d}",
                 "benefit": benefit,
                 "status": "Ophørt" if last < as_of else "Bevilget",
-                "decisionDate": _iso(first),
-                "periodStart": _iso(first),
+                "decisionDate": _ISO[first],
+                "periodStart": _ISO[first],
                 "amount": amount,
                 "amountPeriod": "Måned",
                 "legalReference": act,
@@ -348,13 +360,14 @@ class DemoConnector:
             if case is not None:
                 record["case"] = f"S{case + 1:06d}"
             if last < as_of:
-                record["periodEnd"] = _iso(last)
+                record["periodEnd"] = _ISO[last]
             records.append(record)
         return records
 
     def _payment(self, seed: int, subject: Subject, start: int, end: int) -> list[dict[str, Any]]:
         as_of = self.as_of.toordinal()
         months = self.payments_per_grant
+        iso = _ISO
         records = []
         for g in range(start // months, -(-end // months)) if months else ():
             _, first_day, subject_index = _grant_parts(seed, g, self.cases, months, as_of)
@@ -370,9 +383,9 @@ class DemoConnector:
                     "id": "P" + str(k + 1).zfill(7),
                     "grant": grant_id,
                     "benefit": benefit,
-                    "paymentDate": _iso(day - 3),
-                    "periodStart": _iso(day),
-                    "periodEnd": _iso(day + 29),
+                    "paymentDate": iso[day - 3],
+                    "periodStart": iso[day],
+                    "periodEnd": iso[day + 29],
                     "grossAmount": amount,
                     "taxWithheld": tax,
                     "netAmount": net,

@@ -6,7 +6,6 @@ package never exists in plaintext on disk unless a plaintext output is asked for
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
@@ -18,8 +17,8 @@ from exporter.pipeline.collect import GAP_REASONS, DatasetResult
 from exporter.pipeline.stage import Stage
 from exporter.profile import Profile
 from formats import html
-from formats.container import PackageZip
-from formats.jsonld import CONTEXT_FILE, DatasetWriter, dumps_document
+from formats.container import DeflatedEntry, PackageZip
+from formats.jsonld import CONTEXT_FILE, dumps_document
 from formats.manifest import format_manifest
 from formats.records import context_bytes, record_type, schema_files
 from formats.summary import DatasetSummary
@@ -29,7 +28,6 @@ __all__ = ["AssembleProgress", "PackageResult", "Signer", "assemble"]
 AssembleProgress = Callable[[str, int], None]
 """Called with a step name and how many more records were written."""
 
-_CHUNK = 1 << 20
 _PUBLIC_KEY_FILE = "signing-key.pub"
 
 
@@ -57,27 +55,6 @@ class PackageResult:
     @property
     def complete(self) -> bool:
         return all(r.complete for r in self.datasets)
-
-
-def _copy_as_jsonld(staged: IO[bytes], out: IO[bytes]) -> None:
-    """Staged JSON Lines -> one JSON-LD document, chunk by chunk.
-
-    orjson escapes newlines inside strings, so a raw newline only ever separates two
-    records: turning each into ",\n" frames the records as a JSON array.
-    """
-    writer = DatasetWriter(out)
-    pending = b""
-    while chunk := staged.read(_CHUNK):
-        data = pending + chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            pending = data
-            continue
-        pending = data[cut + 1 :]
-        writer.write_raw(data[:cut].replace(b"\n", b",\n"))
-    if pending.strip():
-        writer.write_raw(pending)
-    writer.close()
 
 
 def assemble(
@@ -131,13 +108,16 @@ def _write(
             summary = DatasetSummary(rt)
             files: list[str] = []
             if result.complete:
-                files = [f"data/{ds.id}.jsonld", f"data/{ds.id}.csv"]
-                with stage.reader(f"{ds.id}.jsonl") as staged, package.open(files[0]) as out:
-                    _copy_as_jsonld(staged, out)
-                with stage.reader(f"{ds.id}.csv") as staged, package.open(files[1]) as out:
-                    shutil.copyfileobj(staged, out, _CHUNK)
                 with stage.reader(f"{ds.id}.summary") as staged:
-                    summary = DatasetSummary.from_json(orjson.loads(staged.read()))
+                    collected = orjson.loads(staged.read())
+                summary = DatasetSummary.from_json(collected["summary"])
+                # Deflated as they were collected: copied into the ZIP as they are.
+                for part in ("jsonld", "csv"):
+                    name = f"data/{ds.id}.{part}"
+                    entry = DeflatedEntry.from_json(collected["entries"][part])
+                    with stage.reader(f"{ds.id}.{part}") as deflated:
+                        package.write_deflated(name, entry, deflated)
+                    files.append(name)
                 if progress is not None:
                     progress(ds.id, summary.count)
             if rt.name == "Person" and summary.kept:

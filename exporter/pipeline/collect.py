@@ -10,6 +10,7 @@ package and the package says so.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections import Counter
@@ -25,7 +26,9 @@ from exporter.errors import PermanentSourceError, RetryableSourceError, SourceEr
 from exporter.mapping import map_page
 from exporter.pipeline.stage import Stage
 from exporter.profile import DatasetSettings, SourceSettings
+from formats.container import EntryDeflater
 from formats.csvfile import CsvWriter
+from formats.jsonld import DatasetWriter
 from formats.records import RECORD_ID_PREFIX, RecordType, record_type, record_types
 from formats.summary import DatasetSummary
 
@@ -47,8 +50,10 @@ Progress = Callable[[str, int], None]
 """Called with a dataset id and how many more raw records were fetched."""
 
 _MAX_NATIVE_ID = 200
-STAGED_PARTS = ("jsonl", "csv", "summary")
-"""What is staged per dataset: records as JSON Lines, the CSV file, the summary."""
+_BUFFER = 256 * 1024
+STAGED_PARTS = ("jsonld", "csv", "summary")
+"""What is staged per dataset: its JSON-LD and CSV files, deflated as the package's ZIP
+entries, and the summary (with what the ZIP needs to know of the two files)."""
 KEEP_LIMITS = {"OrganisationUnit": 500, "Person": 1}
 """Records kept whole in a summary, for looking up contacts and the subject's name."""
 _MAX_REASONS = 100
@@ -273,10 +278,11 @@ def _collect_dataset(
     progress: Progress | None,
     sleep: Callable[[float], None],
 ) -> None:
-    """Page through one dataset, staging its records, their CSV rows and a summary.
+    """Page through one dataset, staging its JSON-LD and CSV files and a summary.
 
-    Everything record-by-record happens here, once: assembling the package afterwards
-    only copies staged bytes, so the heavy work runs in parallel across sources.
+    Everything record-by-record happens here, once, down to deflating the files as the
+    package's ZIP entries: assembling the package afterwards only copies staged bytes,
+    so the heavy work runs in parallel across sources.
     """
     rt = record_type(dataset.record_type)
     prefixes = {
@@ -291,10 +297,14 @@ def _collect_dataset(
             subject.period_to.isoformat() if subject.period_to else None,
         )
     with (
-        stage.writer(f"{dataset.id}.jsonl") as records_out,
+        stage.writer(f"{dataset.id}.jsonld") as jsonld_out,
         stage.writer(f"{dataset.id}.csv") as csv_out,
     ):
-        table = CsvWriter(csv_out, rt)
+        jsonld_entry, csv_entry = EntryDeflater(jsonld_out), EntryDeflater(csv_out)
+        jsonld_file = io.BufferedWriter(jsonld_entry, _BUFFER)
+        csv_file = io.BufferedWriter(csv_entry, _BUFFER)
+        document = DatasetWriter(jsonld_file)
+        table = CsvWriter(csv_file, rt)
         cursor: str | None = None
         while True:
             asked = time.perf_counter()
@@ -315,11 +325,14 @@ def _collect_dataset(
                 records = kept
             if records:
                 # One growing buffer: each dumps() result is freed at once, which costs
-                # far less than keeping hundreds of them alive to join.
+                # far less than keeping hundreds of them alive to join. orjson escapes
+                # newlines inside strings, so each raw newline ends a record: the lines
+                # become the document's ",\n"-separated records in one pass.
                 lines = bytearray()
                 for record in records:
                     lines += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-                records_out.write(lines)
+                del lines[-1:]
+                document.write_raw(lines.replace(b"\n", b",\n"))
                 table.write_all(records)
                 summary.add_all(records)
             result.fetched += len(page.records)
@@ -331,9 +344,17 @@ def _collect_dataset(
             if page.next_cursor == cursor:
                 raise PermanentSourceError("the source returned the same cursor twice")
             cursor = page.next_cursor
+        document.close()
         table.close()
+        jsonld_file.flush()
+        csv_file.flush()
+        entries = {"jsonld": jsonld_entry.finish(), "csv": csv_entry.finish()}
+    staged = {
+        "summary": summary.to_json(),
+        "entries": {part: entry.to_json() for part, entry in entries.items()},
+    }
     with stage.writer(f"{dataset.id}.summary") as summary_out:
-        summary_out.write(orjson.dumps(summary.to_json()))
+        summary_out.write(orjson.dumps(staged))
 
 
 def _gap_kind(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """Staging: where collected records wait, encrypted, until the package is assembled.
 
-Records are staged as JSON Lines, one stream per dataset, age-encrypted. The exporter's
+Each dataset's files are staged as the package's deflated ZIP entries, and its
+summary beside them, each an age-encrypted stream. The exporter's
 command line stages in a temporary folder under a key that exists only in memory for
 the run; the service stages in its blob store under the vault key. Either way no
 personal data touches a disk in plaintext.
@@ -12,6 +13,7 @@ import contextlib
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -22,7 +24,8 @@ from formats import age
 
 __all__ = ["EphemeralStage", "Stage", "check_name", "read_records"]
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}\.(jsonl|csv|summary)$")
+_CHUNK = 1 << 20
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}\.(jsonld|csv|summary)$")
 
 
 class Stage(Protocol):
@@ -34,17 +37,34 @@ class Stage(Protocol):
 
 
 def check_name(name: str) -> str:
-    """``name``, if it is a staged stream's name (``<dataset id>.jsonl|csv|summary``)."""
+    """``name``, if it is a staged stream's name (``<dataset id>.jsonld|csv|summary``)."""
     if not _NAME.fullmatch(name):  # fullmatch: "$" alone lets a final newline through
         raise ValueError(f"bad dataset id {name!r}")
     return name
 
 
 def read_records(stream: IO[bytes]) -> Iterator[Mapping[str, Any]]:
-    """The records of a staged stream, one at a time."""
-    for line in stream:
-        if line.strip():
-            yield orjson.loads(line)
+    """The records of a staged ``<dataset id>.jsonld`` stream, one at a time.
+
+    The stream is the dataset's JSON-LD document, deflated. orjson escapes newlines
+    inside strings, so after the document's opening line each record is a line of its
+    own, ending in a comma but for the last.
+    """
+    inflater = zlib.decompressobj(-15)
+    pending = b""
+    opening = True
+    while True:
+        chunk = stream.read(_CHUNK)
+        data = pending + (inflater.decompress(chunk) if chunk else inflater.flush())
+        lines = data.split(b"\n")
+        pending = lines.pop() if chunk else b""
+        for line in lines:
+            if opening:
+                opening = False
+            elif line.startswith(b"{"):
+                yield orjson.loads(line.removesuffix(b","))
+        if not chunk:
+            return
 
 
 class EphemeralStage:

@@ -35,12 +35,12 @@ def test_is_a_stage(store: BlobStore, keyring: Keyring) -> None:
 def test_round_trip_stores_only_age_files(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     lines = b"".join(b'{"n": %d, "m": "%s"}\n' % (i, MARKER) for i in range(20_000))
-    with stage.writer("sager.jsonl") as out:
+    with stage.writer("sager.jsonld") as out:
         out.write(lines)
-    with stage.reader("sager.jsonl") as staged:
+    with stage.reader("sager.jsonld") as staged:
         assert staged.read() == lines
     (info,) = store.list()
-    assert info.key == f"{PREFIX}sager.jsonl.age"
+    assert info.key == f"{PREFIX}sager.jsonld.age"
     with store.open_reader(info.key) as raw:
         stored = raw.read()
     assert stored.startswith(b"age-encryption.org/v1\n")
@@ -52,19 +52,19 @@ def test_another_keyring_cannot_read(
 ) -> None:
     generate_keys(tmp_path / "other")
     other = Keyring.load(tmp_path / "other")
-    with BlobStage(store, PREFIX, keyring).writer("sager.jsonl") as out:
+    with BlobStage(store, PREFIX, keyring).writer("sager.jsonld") as out:
         out.write(MARKER)
-    with pytest.raises(AgeNoMatchError), BlobStage(store, PREFIX, other).reader("sager.jsonl"):
+    with pytest.raises(AgeNoMatchError), BlobStage(store, PREFIX, other).reader("sager.jsonld"):
         pass
 
 
 def test_old_vault_identities_still_read(store: BlobStore, tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     generate_keys(keys)
-    with BlobStage(store, PREFIX, Keyring.load(keys)).writer("sager.jsonl") as out:
+    with BlobStage(store, PREFIX, Keyring.load(keys)).writer("sager.jsonld") as out:
         out.write(MARKER)
     rotate_vault(keys)
-    with BlobStage(store, PREFIX, Keyring.load(keys)).reader("sager.jsonl") as staged:
+    with BlobStage(store, PREFIX, Keyring.load(keys)).reader("sager.jsonld") as staged:
         assert staged.read() == MARKER
 
 
@@ -77,36 +77,36 @@ def test_no_vault_identity_fails_closed(store: BlobStore, keyring: Keyring) -> N
 
 def test_a_failed_write_stores_nothing(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
-    with pytest.raises(RuntimeError), stage.writer("sager.jsonl") as out:
+    with pytest.raises(RuntimeError), stage.writer("sager.jsonld") as out:
         out.write(MARKER * 1000)
         raise RuntimeError("the source failed")
     assert list(store.list()) == []
-    with pytest.raises(BlobNotFound), stage.reader("sager.jsonl"):
+    with pytest.raises(BlobNotFound), stage.reader("sager.jsonld"):
         pass
 
 
 def test_discard_and_clear(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     neighbour = BlobStage(store, "stage/00000000-0000-4000-8000-00000000000b", keyring)
-    for name in ("a.jsonl", "a.csv", "a.summary", "b.jsonl"):
+    for name in ("a.jsonld", "a.csv", "a.summary", "b.jsonld"):
         with stage.writer(name) as out:
             out.write(b"x")
-    with neighbour.writer("a.jsonl") as out:
+    with neighbour.writer("a.jsonld") as out:
         out.write(b"y")
     stage.discard("a.csv")
     stage.discard("a.csv")
     assert [i.key.removeprefix(PREFIX) for i in store.list(PREFIX)] == [
-        "a.jsonl.age",
+        "a.jsonld.age",
         "a.summary.age",
-        "b.jsonl.age",
+        "b.jsonld.age",
     ]
     stage.clear()
     assert [i.key for i in store.list()] == [
-        "stage/00000000-0000-4000-8000-00000000000b/a.jsonl.age"
+        "stage/00000000-0000-4000-8000-00000000000b/a.jsonld.age"
     ]
 
 
-@pytest.mark.parametrize("name", ["../x.jsonl", "a.txt", "A.jsonl", "a.jsonl\n", ""])
+@pytest.mark.parametrize("name", ["../x.jsonld", "a.txt", "A.jsonld", "a.jsonld\n", ""])
 def test_names_follow_the_pipeline_rules(store: BlobStore, keyring: Keyring, name: str) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     with pytest.raises(ValueError), stage.writer(name):
