@@ -168,12 +168,12 @@ def test_sync_makes_what_was_written_durable_once(tmp_path: Path, keyring: Keyri
             super().sync(synced[-1])
 
     stage = BlobStage(Recording(tmp_path), PREFIX, keyring)
-    for name in ("a.jsonl", "a.csv", "b.jsonl"):
+    for name in ("a.jsonld", "a.csv", "b.jsonld"):
         with stage.writer(name) as out:
             out.write(b"x")
-    stage.discard("b.jsonl")
-    with pytest.raises(RuntimeError), stage.writer("c.jsonl") as out:
+    stage.discard("b.jsonld")
+    with pytest.raises(RuntimeError), stage.writer("c.jsonld") as out:
         raise RuntimeError("a failed write is not synced")
     stage.sync()
     stage.sync()
-    assert synced == [[f"{PREFIX}a.jsonl.age", f"{PREFIX}a.csv.age"], []]
+    assert synced == [[f"{PREFIX}a.jsonld.age", f"{PREFIX}a.csv.age"], []]
