@@ -78,8 +78,12 @@ def result_from_json(data: dict[str, Any]) -> DatasetResult:
 
 def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int,
            now: datetime) -> tuple[SourceTask, Request] | None:
+    """Take the task for ``attempt`` (compare-and-set) and lock its request.
+
+    Locks are taken task first, then request, here and in :func:`_finish` alike.
+    """
     lease = now + timedelta(seconds=context.settings.lease_seconds)
-    claimed = session.execute(
+    task = session.scalars(
         update(SourceTask)
         .where(
             SourceTask.id == task_id,
@@ -89,16 +93,19 @@ def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int
         )
         .values(state=TaskState.RUNNING.value, attempt=attempt, lease_until=lease,
                 started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+        .returning(SourceTask)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if task is None:
         return None
-    task = session.get_one(SourceTask, task_id, populate_existing=True)
-    request = session.scalars(
-        select(Request).where(Request.id == task.request_id).with_for_update()
+    return task, _locked_request(session, task.request_id)
+
+
+def _locked_request(session: Session, request_id: str) -> Request:
+    return session.scalars(
+        select(Request).where(Request.id == request_id).with_for_update()
         .options(lazyload("*"))
     ).one()
-    return task, request
 
 
 def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
@@ -169,30 +176,33 @@ def _finish(
 ) -> None:
     now = datetime.now(UTC)
     gap = next((r.gap for r in results if r.gap), None)
+    accepted = sum(r.accepted for r in results)
+    rejected = sum(r.rejected for r in results)
     with context.sessions.begin() as session:
-        task = session.get(SourceTask, task_id)
-        if task is None:
-            return
-        request = session.scalars(
-            select(Request).where(Request.id == task.request_id).with_for_update()
-        .options(lazyload("*"))
-        ).one()
-        session.refresh(task)
-        if task.attempt != attempt or task.state != TaskState.RUNNING.value:
+        # Recorded only while this attempt still holds the task.
+        ended = session.execute(
+            update(SourceTask)
+            .where(SourceTask.id == task_id, SourceTask.attempt == attempt,
+                   SourceTask.state == TaskState.RUNNING.value)
+            .values(
+                state=(TaskState.FAILED if gap else TaskState.DONE).value,
+                finished_at=now, lease_until=None, stage_attempt=attempt,
+                results=[result_to_json(r) for r in results],
+                records_fetched=sum(r.fetched for r in results),
+                records_accepted=accepted, records_rejected=rejected, last_error=gap,
+            )
+            .returning(SourceTask.request_id, SourceTask.source_id)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if ended is None:
             log.warning("collect %s attempt %d finished after losing its lease", task_id, attempt)
             return
-        task.state = (TaskState.FAILED if gap else TaskState.DONE).value
-        task.finished_at, task.lease_until, task.stage_attempt = now, None, attempt
-        task.results = [result_to_json(r) for r in results]
-        task.records_fetched = sum(r.fetched for r in results)
-        task.records_accepted = sum(r.accepted for r in results)
-        task.records_rejected = sum(r.rejected for r in results)
-        task.last_error = gap
+        request = _locked_request(session, ended.request_id)
         audit.record(
             session, SYSTEM_ACTOR, "source.failed" if gap else "source.collected",
             request_id=request.id,
-            detail={"source": task.source_id, "attempt": attempt, "gap": gap,
-                    "accepted": task.records_accepted, "rejected": task.records_rejected},
+            detail={"source": ended.source_id, "attempt": attempt, "gap": gap,
+                    "accepted": accepted, "rejected": rejected},
             at=now,
         )
         ready = maybe_start_assembly(session, request, now)
