@@ -33,7 +33,7 @@ from exporter.storage import BlobStage
 __all__ = ["LeaseLost", "collect_task", "result_from_json", "result_to_json", "stage_prefix"]
 
 log = logging.getLogger(__name__)
-_ENDED = (TaskState.DONE.value, TaskState.FAILED.value, TaskState.CANCELLED.value)
+ENDED = (TaskState.DONE.value, TaskState.FAILED.value, TaskState.CANCELLED.value)
 
 
 class LeaseLost(EgneDataError):
@@ -234,7 +234,7 @@ def maybe_start_assembly(session: Session, request: Request, now: datetime) -> R
     states = session.scalars(
         select(SourceTask.state).where(SourceTask.request_id == request.id)
     ).all()
-    if request.state != RequestState.COLLECTING.value or any(s not in _ENDED for s in states):
+    if request.state != RequestState.COLLECTING.value or any(s not in ENDED for s in states):
         return None
     if transition(session, request, RequestState.ASSEMBLING, SYSTEM_ACTOR, now=now):
         return request

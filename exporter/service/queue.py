@@ -63,7 +63,15 @@ class JobQueue(Protocol):
         """Whether a job of that id is queued or running (or might be: when unsure, True)."""
         ...
 
+    def pending_many(self, job_ids: list[str]) -> set[str]:
+        """Those of ``job_ids`` that are :meth:`pending` (one round trip where the queue
+        allows)."""
+        ...
+
     def ping(self) -> bool: ...
+
+
+_PENDING = frozenset({"queued", "started", "deferred", "scheduled"})
 
 
 class RqQueue:
@@ -90,13 +98,19 @@ class RqQueue:
         ])
 
     def pending(self, job_id: str) -> bool:
-        try:
-            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
-        except Exception:  # NoSuchJobError, or a job whose data Redis lost
-            return False
-        status = job.get_status(refresh=False)
-        return status is not None and status.value in {"queued", "started", "deferred",
-                                                        "scheduled"}
+        return job_id in self.pending_many([job_id])
+
+    def pending_many(self, job_ids: list[str]) -> set[str]:
+        """Reads only each job's status field, all in one pipeline: the reconciler asks
+        about every waiting job, and a backlog can hold thousands."""
+        if not job_ids:
+            return set()
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        statuses = pipe.execute()
+        return {job_id for job_id, status in zip(job_ids, statuses, strict=True)
+                if status is not None and status.decode() in _PENDING}
 
     def ping(self) -> bool:
         try:
@@ -138,6 +152,9 @@ class InProcessQueue:
     def enqueue_many(self, jobs: list[JobSpec]) -> None:
         for job in jobs:
             self.enqueue(job.kind, job.job_id, *job.args, timeout=job.timeout)
+
+    def pending_many(self, job_ids: list[str]) -> set[str]:
+        return {job_id for job_id in job_ids if self.pending(job_id)}
 
     def pending(self, job_id: str) -> bool:
         with self._lock:

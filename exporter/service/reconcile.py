@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from exporter.db.models import Package, Request, SourceTask
 from exporter.delivery.recovery import reconcile_deliveries
 from exporter.errors import EgneDataError
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
-from exporter.service.collecting import maybe_start_assembly
+from exporter.service.collecting import ENDED, maybe_start_assembly
 from exporter.service.context import ServiceContext
 from exporter.service.lifecycle import RequestState, TaskState
 from exporter.service.requests import (
@@ -51,43 +52,43 @@ class Reconciled:
     deliveries: int = 0
 
 
-def _stale(task: SourceTask, now: datetime, grace: timedelta) -> bool:
-    if task.state == TaskState.PENDING.value:
-        return task.enqueued_at is None or task.enqueued_at < now - grace
-    if task.state == TaskState.RUNNING.value:
-        return task.lease_until is None or task.lease_until < now
-    return False
-
-
 def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconciled:
+    """One round. Each question is one query for the rows it concerns, and one round
+    trip to the queue for all their jobs, so a round costs little even with thousands
+    of requests waiting in the queue."""
     now = now or datetime.now(UTC)
     grace = timedelta(seconds=context.settings.lease_seconds)
     done = Reconciled()
-    to_collect: list[SourceTask] = []
-    to_assemble: list[Request] = []
-    with context.sessions.begin() as session:
-        active = session.scalars(
-            select(Request).where(Request.state.in_([
-                RequestState.RECEIVED.value, RequestState.COLLECTING.value,
-                RequestState.ASSEMBLING.value,
-            ]))
+    with context.sessions() as session:
+        stale = session.scalars(
+            select(SourceTask).join(Request, SourceTask.request_id == Request.id)
+            .where(
+                Request.state.in_([RequestState.RECEIVED.value, RequestState.COLLECTING.value]),
+                ((SourceTask.state == TaskState.PENDING.value)
+                 & (SourceTask.enqueued_at.is_(None) | (SourceTask.enqueued_at < now - grace)))
+                | ((SourceTask.state == TaskState.RUNNING.value)
+                   & (SourceTask.lease_until.is_(None) | (SourceTask.lease_until < now))),
+            )
+            .options(lazyload("*"))
         ).all()
-        for request in active:
-            if request.state == RequestState.ASSEMBLING.value:
-                expired_lease = (request.assemble_lease_until is None
-                                 or request.assemble_lease_until < now)
-                if expired_lease and not context.queue.pending(assemble_job_id(request)):
-                    just_queued = request.state_changed_at > now - grace
-                    if request.assemble_lease_until is None and just_queued:
-                        continue  # give its job a moment
-                    to_assemble.append(request)
-                continue
-            for task in request.tasks:
-                if _stale(task, now, grace) and not context.queue.pending(collect_job_id(task)):
-                    to_collect.append(task)
-            ready = maybe_start_assembly(session, request, now)
-            if ready is not None:
-                to_assemble.append(ready)
+        lapsed = session.scalars(
+            select(Request).where(
+                Request.state == RequestState.ASSEMBLING.value,
+                Request.assemble_lease_until.is_(None) | (Request.assemble_lease_until < now),
+            ).options(lazyload("*"))
+        ).all()
+        live = context.queue.pending_many(
+            [collect_job_id(task) for task in stale]
+            + [assemble_job_id(request) for request in lapsed]
+        )
+    to_collect = [task for task in stale if collect_job_id(task) not in live]
+    to_assemble = [
+        request for request in lapsed
+        if assemble_job_id(request) not in live
+        # a job queued a moment ago may not have taken its lease yet
+        and not (request.assemble_lease_until is None and request.state_changed_at > now - grace)
+    ]
+    to_assemble += _all_collected(context, now)
     for task in to_collect:
         log.info("re-queueing source task %s (attempt %d)", task.id, task.attempt + 1)
         enqueue_collect(context, task)
@@ -99,6 +100,27 @@ def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconc
     done.expired = expire_packages(context, now=now)
     done.deliveries = reconcile_deliveries(context, now)
     return done
+
+
+def _all_collected(context: ServiceContext, now: datetime) -> list[Request]:
+    """Requests still collecting although every task has ended (a collect job died
+    between recording its outcome and moving the request on): move them on now."""
+    unfinished = select(SourceTask.id).where(
+        SourceTask.request_id == Request.id, SourceTask.state.not_in(ENDED))
+    with context.sessions() as session:
+        ids = session.scalars(select(Request.id).where(
+            Request.state == RequestState.COLLECTING.value, ~unfinished.exists())).all()
+    ready: list[Request] = []
+    for request_id in ids:
+        with context.sessions.begin() as session:
+            request = session.scalars(
+                select(Request).where(Request.id == request_id).with_for_update()
+                .options(lazyload("*"))
+            ).one()
+            moved = maybe_start_assembly(session, request, now)
+        if moved is not None:
+            ready.append(moved)
+    return ready
 
 
 def expire_packages(context: ServiceContext, *, now: datetime | None = None,

@@ -291,6 +291,9 @@ class _Parked:
     def pending(self, job_id: str) -> bool:
         return True
 
+    def pending_many(self, job_ids: list[str]) -> set[str]:
+        return set(job_ids)
+
     def ping(self) -> bool:
         return True
 

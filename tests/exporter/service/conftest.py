@@ -36,6 +36,9 @@ class ManualQueue:
     def pending(self, job_id: str) -> bool:
         return any(j[1] == job_id for j in self.jobs)
 
+    def pending_many(self, job_ids: list[str]) -> set[str]:
+        return {job_id for job_id in job_ids if self.pending(job_id)}
+
     def ping(self) -> bool:
         return True
 

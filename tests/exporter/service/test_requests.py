@@ -3,6 +3,7 @@ duplicates, lost and killed jobs, cancelling, deadlines, expiry and the audit lo
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -148,6 +149,40 @@ def test_lost_jobs_are_found_again_by_the_reconciler(make_context: ContextFactor
     assert reconcile(context, now=later).collects == 0  # queued now: not again
     run_all(context, queue)
     assert wait_for(context, request.id, {"ready"}, timeout=1).state == "ready"
+
+
+def test_the_reconciler_moves_on_what_a_dead_job_left_half_done(
+    make_context: ContextFactory,
+) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    waiting, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    request, _ = create_request(context, CASEWORKER, Cpr.parse("6101901234"), ALL)
+    jobs = queue.take()
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    for kind, _id, args in jobs[3:]:  # the second request's collects only
+        context.run_job(kind, args)
+    queue.take()  # its assemble job is lost...
+    with context.sessions.begin() as session:  # ...and so is its move to assembling
+        session.execute(update(Request).where(Request.id == request.id)
+                        .values(state="collecting"))
+    queue.jobs = jobs[:3]  # the first request's jobs are still queued: leave them be
+    done = reconcile(context, now=later)
+    assert (done.collects, done.assemblies) == (0, 1)
+    assert [job[0] for job in queue.jobs] == ["collect"] * 3 + ["assemble"]
+    # The assembly's worker dies holding its lease; once it runs out, it runs again.
+    lease = datetime.now(UTC) + timedelta(seconds=1)
+    with context.sessions.begin() as session:
+        session.execute(update(Request).where(Request.id == request.id)
+                        .values(assemble_attempt=1, assemble_lease_until=lease))
+    assert reconcile(context).assemblies == 0  # the lease still holds
+    time.sleep(1.1)
+    assert reconcile(context).assemblies == 1
+    run_all(context, queue)
+    assert wait_for(context, request.id, {"ready"}, timeout=1).state == "ready"
+    assert _events(context, request.id).count("request.ready") == 1
+    assert wait_for(context, waiting.id, {"ready"}, timeout=1).state == "ready"
 
 
 def test_a_collect_whose_worker_died_runs_again_and_the_dead_attempt_is_fenced(
