@@ -58,6 +58,7 @@ def serve(
     import uvicorn
 
     from exporter.api.app import create_app
+    from exporter.api.server import HTTP_PROTOCOL
     from exporter.service.context import ServiceContext, set_context
 
     settings = _settings()
@@ -74,11 +75,12 @@ def serve(
     if workers > 1:  # migrated and keys made above; each process builds its own context
         context.close()
         uvicorn.run("exporter.api.app:app_from_settings", factory=True, workers=workers,
-                    host=host, port=port, log_level=log_level, access_log=False)
+                    host=host, port=port, log_level=log_level, access_log=False,
+                    http=HTTP_PROTOCOL)
         return
     try:
         uvicorn.run(create_app(context), host=host, port=port, log_level=log_level,
-                    access_log=False)
+                    access_log=False, http=HTTP_PROTOCOL)
     finally:
         context.close()
 
