@@ -58,7 +58,7 @@ def serve(
     import uvicorn
 
     from exporter.api.app import create_app
-    from exporter.api.server import HTTP_PROTOCOL
+    from exporter.api.server import HTTP_PROTOCOL, run_processes
     from exporter.service.context import ServiceContext, set_context
 
     settings = _settings()
@@ -74,9 +74,11 @@ def serve(
     console.print(f"Egne Data on http://{host}:{port}/v1/docs — jobs run on {mode}.")
     if workers > 1:  # migrated and keys made above; each process builds its own context
         context.close()
-        uvicorn.run("exporter.api.app:app_from_settings", factory=True, workers=workers,
-                    host=host, port=port, log_level=log_level, access_log=False,
-                    http=HTTP_PROTOCOL)
+        try:
+            run_processes(workers, host, port, log_level)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/] cannot listen on {host}:{port}: {exc}")
+            raise typer.Exit(code=2) from None
         return
     try:
         uvicorn.run(create_app(context), host=host, port=port, log_level=log_level,
