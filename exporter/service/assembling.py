@@ -4,6 +4,10 @@ It runs once every source task has ended, failed ones included: a failed source 
 gap that the package names. The blob key is fixed per request and generation, so a
 second attempt after a crash overwrites rather than duplicates, and the outcome is
 recorded only if the attempt still holds the request's assembly lease.
+
+If a collected source's staged data is gone (deleted, a lost disk, or staged by a
+version that staged another way), the source is collected again and the package is
+assembled after that, instead of the assembly failing attempt after attempt.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from exporter.db.models import Package, Request
-from exporter.errors import EgneDataError, KeyringError
+from exporter.errors import BlobNotFound, EgneDataError, KeyringError
 from exporter.keys import Keyring
 from exporter.pipeline.assemble import assemble
 from exporter.pipeline.collect import DatasetResult
@@ -28,8 +32,8 @@ from exporter.pipeline.stage import Stage
 from exporter.service.audit import SYSTEM_ACTOR
 from exporter.service.collecting import LeaseLost, result_from_json, stage_prefix
 from exporter.service.context import ServiceContext
-from exporter.service.lifecycle import RequestState
-from exporter.service.requests import scoped_profile, transition
+from exporter.service.lifecycle import RequestState, TaskState
+from exporter.service.requests import enqueue_collect, scoped_profile, transition
 from exporter.signing import KeySigner
 from exporter.storage import BlobStage
 from formats import age
@@ -45,11 +49,20 @@ def package_blob_key(request_id: str, generation: int) -> str:
     return f"packages/{request_id}/{generation}.zip.age"
 
 
+class StagedDataMissing(EgneDataError):
+    """A collected source's staged data is not in the blob store."""
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(f"the staged data of source {source_id!r} is missing")
+        self.source_id = source_id
+
+
 class _RoutedStage:
     """Reads each dataset's staged streams from the prefix of the attempt that won."""
 
-    def __init__(self, stages: Mapping[str, Stage]) -> None:
+    def __init__(self, stages: Mapping[str, Stage], sources: Mapping[str, str]) -> None:
         self._stages = stages
+        self._sources = sources  # dataset id -> source id
 
     def _stage(self, name: str) -> Stage:
         return self._stages[name.rpartition(".")[0]]
@@ -57,8 +70,13 @@ class _RoutedStage:
     def writer(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
         raise RuntimeError("the assembly stage is read-only")
 
-    def reader(self, name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
-        return self._stage(name).reader(name)
+    @contextlib.contextmanager
+    def reader(self, name: str) -> Iterator[IO[bytes]]:
+        try:
+            with self._stage(name).reader(name) as stream:
+                yield stream
+        except BlobNotFound:
+            raise StagedDataMissing(self._sources[name.rpartition(".")[0]]) from None
 
     def discard(self, name: str) -> None:
         raise RuntimeError("the assembly stage is read-only")
@@ -127,7 +145,7 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
                     [cast(IO[bytes], plain)],
                     profile,
                     results,
-                    _RoutedStage(stages),
+                    _RoutedStage(stages, {r.dataset_id: r.source_id for r in results}),
                     KeySigner(keyring.signing_key),
                     package_id=package_id,
                     generated_at=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -136,6 +154,9 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
                 )
     except LeaseLost:
         log.warning("assemble %s attempt %d lost its lease", request_id, attempt)
+        return
+    except StagedDataMissing as exc:
+        _collect_again(context, request_id, attempt, exc.source_id)
         return
     except KeyringError as exc:
         _fail(context, request_id, attempt, f"no usable key: {exc}")  # fail closed
@@ -193,6 +214,25 @@ def _locked_attempt(
         ):
             request = None
         yield session, request
+
+
+def _collect_again(context: ServiceContext, request_id: str, attempt: int,
+                   source_id: str) -> None:
+    """Back to collecting, for the one source whose staged data is gone."""
+    now = datetime.now(UTC)
+    task = None
+    with _locked_attempt(context, request_id, attempt) as (session, request):
+        if request is None:
+            return
+        task = next(t for t in request.tasks if t.source_id == source_id)
+        log.warning("assemble %s: the staged data of source %s is missing; collecting "
+                    "it again", request_id, source_id)
+        request.assemble_lease_until = None
+        transition(session, request, RequestState.COLLECTING, SYSTEM_ACTOR, now=now,
+                   detail={"recollect": source_id, "reason": "staged data missing"})
+        task.state, task.enqueued_at, task.lease_until = TaskState.PENDING.value, now, None
+        task.stage_attempt = None
+    enqueue_collect(context, task)
 
 
 def _fail(context: ServiceContext, request_id: str, attempt: int, reason: str) -> None:

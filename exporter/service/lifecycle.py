@@ -4,7 +4,8 @@
 
     received ──▶ collecting ──▶ assembling ──▶ ready
         │            │              │      └─▶ ready_with_gaps ──▶ collecting (a source retried)
-        │            │              └────────▶ failed ──────────▶ collecting (a source retried)
+        │            │              ├────────▶ failed ──────────▶ collecting (a source retried)
+        │            │              └────────▶ collecting (a source's staged data was gone)
         └────────────┴──────────────┴────────▶ cancelled
     ready, ready_with_gaps ──▶ expired (the package's retention ran out; it is deleted)
 
@@ -52,7 +53,8 @@ S = RequestState
 TRANSITIONS: Mapping[RequestState, frozenset[RequestState]] = {
     S.RECEIVED: frozenset({S.COLLECTING, S.CANCELLED}),
     S.COLLECTING: frozenset({S.ASSEMBLING, S.CANCELLED}),
-    S.ASSEMBLING: frozenset({S.READY, S.READY_WITH_GAPS, S.FAILED, S.CANCELLED}),
+    S.ASSEMBLING: frozenset({S.READY, S.READY_WITH_GAPS, S.FAILED, S.CANCELLED,
+                             S.COLLECTING}),
     S.READY: frozenset({S.EXPIRED}),
     S.READY_WITH_GAPS: frozenset({S.EXPIRED, S.COLLECTING}),
     S.FAILED: frozenset({S.COLLECTING}),

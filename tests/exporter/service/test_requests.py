@@ -185,6 +185,32 @@ def test_the_reconciler_moves_on_what_a_dead_job_left_half_done(
     assert wait_for(context, waiting.id, {"ready"}, timeout=1).state == "ready"
 
 
+def test_staged_data_that_is_gone_is_collected_again(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    queue = context.queue
+    assert isinstance(queue, ManualQueue)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    for kind, _id, args in queue.take():
+        context.run_job(kind, args)
+    (assemble,) = queue.take()
+    with context.sessions() as session:
+        tasks = session.scalars(select(SourceTask).where(SourceTask.request_id == request.id)
+                                .order_by(SourceTask.source_id)).all()
+    lost = tasks[-1]
+    for blob in list(context.blobs.list(f"stage/{request.id}/{lost.source_id}/")):
+        context.blobs.delete(blob.key)
+    context.run_job(assemble[0], assemble[2])
+    (again,) = queue.take()
+    assert again[0] == "collect" and again[2] == (lost.id, 2)
+    assert wait_for(context, request.id, {"collecting"}, timeout=1).state == "collecting"
+    context.run_job(again[0], again[2])
+    run_all(context, queue)
+    row = wait_for(context, request.id, {"ready"}, timeout=1)
+    assert row.package is not None and row.package.complete
+    events = _events(context, request.id)
+    assert events.count("request.collecting") == 2 and events.count("request.ready") == 1
+
+
 def test_a_collect_whose_worker_died_runs_again_and_the_dead_attempt_is_fenced(
     make_context: ContextFactory,
 ) -> None:
