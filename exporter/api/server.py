@@ -82,6 +82,8 @@ def run_processes(workers: int, host: str, port: int, log_level: str) -> None:
     """Run ``workers`` server processes sharing ``port`` until SIGTERM or SIGINT."""
     if port == 0:
         raise ValueError("several server processes need a fixed port, not 0")
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise ValueError("several server processes need SO_REUSEPORT (Linux, BSD, macOS)")
     _listen(host, port).close()  # fail here, not in every child, if the port is taken
     spawn = multiprocessing.get_context("spawn")
     stopping = False
