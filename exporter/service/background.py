@@ -4,6 +4,8 @@
   is unfinished but has no live job; expire packages.
 - Sealing the audit log (every ``audit_seal_interval_seconds``): chain the events
   written since the last seal.
+- With a local blob store, hourly: delete temporary files that killed writes left
+  behind, once a day old.
 
 Each runs on a daemon thread and logs, never raises, when a round fails: the next round
 tries again.
@@ -18,10 +20,13 @@ from collections.abc import Callable
 from exporter.service.audit import seal_all
 from exporter.service.context import ServiceContext
 from exporter.service.reconcile import reconcile
+from exporter.storage import LocalBlobStore
 
 __all__ = ["Background"]
 
 log = logging.getLogger(__name__)
+
+_SWEEP_INTERVAL = 3600.0
 
 
 class Background:
@@ -36,6 +41,10 @@ class Background:
             self._every("egnedata-audit-sealer", settings.audit_seal_interval_seconds,
                         lambda: seal_all(context.sessions.begin), "sealing the audit log"),
         ]
+        if isinstance(context.blobs, LocalBlobStore):
+            self._threads.append(self._every(
+                "egnedata-blob-sweeper", _SWEEP_INTERVAL, context.blobs.remove_abandoned,
+                "removing abandoned temporary files"))
 
     def _every(self, name: str, interval: float, work: Callable[[], object],
                what: str) -> threading.Thread:

@@ -3,7 +3,9 @@
 A blob is written to a temporary file beside its final name (``.<name>.<random>.tmp``,
 which is never a valid key, so never listed), synced, and renamed into place; the
 directory is synced after. A reader therefore sees the old blob or the new one, never
-part of one, and a write that fails or is abandoned leaves nothing behind. A blob
+part of one, and a write that fails or is abandoned leaves nothing behind (a killed
+process can leave its temporary file: :meth:`LocalBlobStore.remove_abandoned`, which
+every server and worker runs hourly, deletes those a day old). A blob
 written with ``durable=False`` is renamed into place unsynced; :meth:`sync` then syncs
 a batch of them and their directories, one wait for the disk for all of them. Files are
 created mode 0600 and directories 0700. Emptied directories are removed on delete.
@@ -17,8 +19,9 @@ import io
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn, cast
 
@@ -215,6 +218,26 @@ class LocalBlobStore:
                 parent.rmdir()
             except OSError:  # not empty (or already gone): stop climbing
                 break
+
+    def remove_abandoned(self, older_than: timedelta = timedelta(days=1)) -> int:
+        """Delete temporary files a killed process left behind (``.<name>.<random>.tmp``
+        untouched for ``older_than``: no live write pauses that long); how many."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue
+                path = Path(directory, name)
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # its write finished or failed meanwhile
+                except OSError as exc:
+                    _fail("delete", path.relative_to(self.root).as_posix(), exc)
+        return removed
 
     def list(self, prefix: str = "") -> Iterator[BlobInfo]:
         check_prefix(prefix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,18 @@ def test_a_batch_is_synced_once_per_file_and_directory(
 def test_syncing_a_missing_blob_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BlobNotFound):
         LocalBlobStore(tmp_path).sync(["stage/r1/none.age"])
+
+
+def test_temporary_files_of_killed_writes_are_removed_once_a_day_old(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    with store.open_writer("stage/r1/a.csv.age") as out:
+        out.write(b"kept")
+    old = tmp_path / "stage" / "r1" / ".b.csv.age.x1y2.tmp"
+    fresh = tmp_path / "stage" / "r1" / ".c.csv.age.z3w4.tmp"
+    old.write_bytes(b"a killed write")
+    fresh.write_bytes(b"a write going on now")
+    two_days_ago = time.time() - 2 * 86_400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert store.remove_abandoned() == 1
+    assert not old.exists() and fresh.exists()
+    assert [info.key for info in store.list()] == ["stage/r1/a.csv.age"]
