@@ -11,6 +11,7 @@ libsodium's (through PyNaCl's bindings).
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable
 
 from nacl import bindings
@@ -48,18 +49,26 @@ def public_key_of(seed: bytes) -> bytes:
 def sign_stream(seed: bytes, message: Callable[[], Iterable[bytes]]) -> bytes:
     """The Ed25519 signature of the concatenated pieces ``message()`` yields.
 
-    ``message`` is called twice and must yield the same bytes both times.
+    ``message`` is called twice and must yield the same bytes both times. If the second
+    pass differs, :class:`ValueError` is raised and nothing is signed: a signature whose
+    nonce came from other bytes than its challenge shares its nonce with the signature of
+    the first pass's bytes, and the two together give the secret scalar away.
     """
     scalar, prefix = _expand(seed)
     public: bytes = bindings.crypto_scalarmult_ed25519_base_noclamp(scalar)
     nonce_hash = hashlib.sha512(prefix)
     for piece in message():
         nonce_hash.update(piece)
-    nonce = _reduce(nonce_hash.digest())
+    nonce_digest = nonce_hash.digest()
+    nonce = _reduce(nonce_digest)
     r_point: bytes = bindings.crypto_scalarmult_ed25519_base_noclamp(nonce)
+    nonce_again = hashlib.sha512(prefix)
     challenge_hash = hashlib.sha512(r_point + public)
     for piece in message():
+        nonce_again.update(piece)
         challenge_hash.update(piece)
+    if not hmac.compare_digest(nonce_again.digest(), nonce_digest):
+        raise ValueError("the message changed between the two passes of signing")
     challenge = _reduce(challenge_hash.digest())
     s: bytes = bindings.crypto_core_ed25519_scalar_add(
         nonce, bindings.crypto_core_ed25519_scalar_mul(challenge, scalar)
