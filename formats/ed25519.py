@@ -17,9 +17,14 @@ from collections.abc import Callable, Iterable
 from nacl import bindings
 from nacl.exceptions import RuntimeError as NaclRuntimeError
 
-__all__ = ["SIGNATURE_SIZE", "StreamVerifier", "public_key_of", "sign_stream"]
+__all__ = ["SIGNATURE_SIZE", "MessageChanged", "StreamVerifier", "public_key_of", "sign_stream"]
 
 SIGNATURE_SIZE = 64
+
+
+class MessageChanged(ValueError):
+    """The two passes of :func:`sign_stream` read different bytes; nothing was signed."""
+
 _L = 2**252 + 27742317777372353535851937790883648493  # the order of the base point
 
 
@@ -50,7 +55,7 @@ def sign_stream(seed: bytes, message: Callable[[], Iterable[bytes]]) -> bytes:
     """The Ed25519 signature of the concatenated pieces ``message()`` yields.
 
     ``message`` is called twice and must yield the same bytes both times. If the second
-    pass differs, :class:`ValueError` is raised and nothing is signed: a signature whose
+    pass differs, :class:`MessageChanged` is raised and nothing is signed: a signature whose
     nonce came from other bytes than its challenge shares its nonce with the signature of
     the first pass's bytes, and the two together give the secret scalar away.
     """
@@ -68,7 +73,7 @@ def sign_stream(seed: bytes, message: Callable[[], Iterable[bytes]]) -> bytes:
         nonce_again.update(piece)
         challenge_hash.update(piece)
     if not hmac.compare_digest(nonce_again.digest(), nonce_digest):
-        raise ValueError("the message changed between the two passes of signing")
+        raise MessageChanged("the message changed between the two passes of signing")
     challenge = _reduce(challenge_hash.digest())
     s: bytes = bindings.crypto_core_ed25519_scalar_add(
         nonce, bindings.crypto_core_ed25519_scalar_mul(challenge, scalar)

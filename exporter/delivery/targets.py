@@ -26,6 +26,7 @@ from exporter.delivery.registry import S3Credentials
 from exporter.errors import PermanentStorageError, StorageError
 from exporter.storage import S3BlobStore
 from formats import minisign, webhooks
+from formats.ed25519 import MessageChanged
 
 __all__ = ["TARGETS", "Outcome", "Outgoing", "S3Target", "Target", "WebhookTarget"]
 
@@ -121,8 +122,12 @@ class WebhookTarget:
                 yield piece
 
         timestamp = int(time.time())
-        signature = webhooks.sign(outgoing.signing_key.seed, outgoing.delivery_id, timestamp,
-                                  signed_body)
+        try:
+            signature = webhooks.sign(outgoing.signing_key.seed, outgoing.delivery_id,
+                                      timestamp, signed_body)
+        except MessageChanged:
+            # The package blob read differently twice: nothing was signed; try again.
+            return Outcome("retry", error="the package changed while it was being signed")
         digest = sha256.digest()
         headers = {
             "content-type": "application/octet-stream",

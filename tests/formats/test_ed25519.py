@@ -11,7 +11,13 @@ from nacl import bindings
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from formats.ed25519 import SIGNATURE_SIZE, StreamVerifier, public_key_of, sign_stream
+from formats.ed25519 import (
+    SIGNATURE_SIZE,
+    MessageChanged,
+    StreamVerifier,
+    public_key_of,
+    sign_stream,
+)
 
 L = 2**252 + 27742317777372353535851937790883648493
 P = 2**255 - 19
@@ -327,19 +333,19 @@ def test_a_message_that_changes_between_the_two_passes_is_not_signed() -> None:
     mixing two messages, beside one of the first message alone, gives the secret away:
     S1 - S2 = (k1 - k2) s with the same nonce."""
     passes = iter([[MESSAGE], [_flip(MESSAGE, 10)]])
-    with pytest.raises(ValueError, match="changed"):
+    with pytest.raises(MessageChanged, match="changed"):
         sign_stream(SEED, lambda: next(passes))
     passes = iter([[MESSAGE], [MESSAGE[:-1]]])
-    with pytest.raises(ValueError, match="changed"):
+    with pytest.raises(MessageChanged, match="changed"):
         sign_stream(SEED, lambda: next(passes))
     passes = iter([[MESSAGE[:-1]], [MESSAGE]])
-    with pytest.raises(ValueError, match="changed"):
+    with pytest.raises(MessageChanged, match="changed"):
         sign_stream(SEED, lambda: next(passes))
 
 
 def test_a_one_shot_iterator_is_not_signed() -> None:
     pieces: Iterator[bytes] = iter([MESSAGE[:10], MESSAGE[10:]])
-    with pytest.raises(ValueError, match="changed"):
+    with pytest.raises(MessageChanged, match="changed"):
         sign_stream(SEED, lambda: pieces)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from exporter.delivery.consents import revoke_consent
 from exporter.delivery.deliveries import create_delivery
+from exporter.delivery.targets import Outgoing, WebhookTarget
 from exporter.keys import Keyring
 from exporter.service.context import ServiceContext
 from formats import age
@@ -104,3 +105,19 @@ def test_revoked_while_a_retry_is_queued_is_cancelled_by_the_job(
     assert done.state == "cancelled"
     assert scripted.seen == []
 
+
+
+def test_a_package_that_reads_differently_twice_is_not_signed_but_retried(
+    keyring: Keyring,
+) -> None:
+    """The webhook signature reads the body twice; if the two reads differ, signing it
+    would give the key away, so nothing is sent and the attempt is a retry."""
+    reads = iter([[b"age-encryption.org/v1\n", b"one"], [b"age-encryption.org/v1\n", b"two"]])
+    sent: list[bytes] = []
+    outcome = WebhookTarget().send(Outgoing(
+        delivery_id="d-1", package_id="p-1", size=25, body=lambda: next(reads),
+        signing_key=keyring.signing_key, check=lambda: sent.append(b"checked"),
+        timeout=5, webhook_url="http://127.0.0.1:9/never-reached",
+    ))
+    assert outcome.result == "retry" and "changed" in (outcome.error or "")
+    assert sent == []  # refused before the connection was opened
