@@ -98,6 +98,16 @@ def build(tmp_path: Path, keyring: Keyring) -> Iterator[Builder]:
     yield _build
 
 
+def case_record(**fields: object) -> dict[str, object]:
+    """A valid Case record as a source gives it (``static`` connector), with ``fields``
+    changed."""
+    return {
+        "id": "K1", "caseNumber": "1", "title": "t", "kleCode": "32.06.08", "kleTitle": "x",
+        "progressState": "Oplyst", "openedDate": "2024-01-02", "responsibleUnit": "U1",
+        "role": "Primær part", **fields,
+    }
+
+
 def static_profile(records: Mapping[str, list[Any]], **source: Any) -> Profile:
     """A profile with one `static` test source serving the given raw records per type."""
     base = load_profile(demo_profile_path()).model_dump(exclude={"path"})

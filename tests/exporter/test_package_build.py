@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from formats.manifest import parse_manifest
-from tests.conftest import FIXED_ID, Builder, demo_profile_with, static_profile
+from tests.conftest import FIXED_ID, Builder, case_record, demo_profile_with, static_profile
 
 EXPECTED_TOP = {
     "SHA256SUMS",
@@ -137,17 +137,7 @@ def test_failed_source_is_a_visible_gap(build: Builder) -> None:
 
 
 def test_retryable_failure_then_success_is_complete(build: Builder) -> None:
-    case = {
-        "id": "K1",
-        "caseNumber": "1",
-        "title": "t",
-        "kleCode": "32.06.08",
-        "kleTitle": "x",
-        "progressState": "Oplyst",
-        "openedDate": "2024-01-02",
-        "responsibleUnit": "U1",
-        "role": "Primær part",
-    }
+    case = case_record()
     profile = static_profile({"Case": [case]}, retries=2)
     # fail_pages makes the first fetch fail every time: retries run out -> gap.
     failing = profile.model_copy(
@@ -163,17 +153,7 @@ def test_retryable_failure_then_success_is_complete(build: Builder) -> None:
 
 
 def test_rejected_records_are_counted_and_reported(build: Builder) -> None:
-    good = {
-        "id": "K1",
-        "caseNumber": "1",
-        "title": "Boligstøtte",
-        "kleCode": "32.06.08",
-        "kleTitle": "x",
-        "progressState": "Oplyst",
-        "openedDate": "2024-01-02",
-        "responsibleUnit": "U1",
-        "role": "Primær part",
-    }
+    good = case_record(title="Boligstøtte")
     bad_date = {**good, "id": "K2", "openedDate": "2024-02-30"}
     missing = {k: v for k, v in good.items() if k != "title"} | {"id": "K3"}
     wrong_type = {**good, "id": "K4", "caseNumber": 17}
@@ -190,17 +170,7 @@ def test_rejected_records_are_counted_and_reported(build: Builder) -> None:
 
 
 def test_pages_that_need_the_careful_path_keep_their_order(build: Builder) -> None:
-    good = {
-        "id": "K1",
-        "caseNumber": "1",
-        "title": "Boligstøtte",
-        "kleCode": "32.06.08",
-        "kleTitle": "x",
-        "progressState": "Oplyst",
-        "openedDate": "2024-01-02",
-        "responsibleUnit": "U1",
-        "role": "Primær part",
-    }
+    good = case_record(title="Boligstøtte")
     # Pages of two: both records map but one fails its schema; then an id that
     # needs quoting next to something that is not a record at all.
     records = [good, {**good, "id": "K2", "role": "Chef"}, {**good, "id": "K 3"}, 4]

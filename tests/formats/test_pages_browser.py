@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import Builder, static_profile
+from tests.conftest import Builder, case_record, static_profile
 
 pytestmark = pytest.mark.browser
 
@@ -65,17 +65,7 @@ def test_pages_pass_axe_and_stay_offline(
 def test_pages_with_gaps_and_hostile_data_pass_axe(
     browser: Browser, build: Builder, tmp_path: Path
 ) -> None:
-    case = {
-        "id": "K1",
-        "caseNumber": "1",
-        "title": "<b>x</b>\u202e",
-        "kleCode": "32.06.08",
-        "kleTitle": "x",
-        "progressState": "Oplyst",
-        "openedDate": "2024-01-02",
-        "responsibleUnit": "U1",
-        "role": "Primær part",
-    }
+    case = case_record(title="<b>x</b>\u202e")
     root = build(static_profile({"Case": [case, {"id": "bad"}]})).extract(tmp_path / "pkg")
     page, _ = _open(browser, root / "index.html")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
