@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exporter.db.models import (
@@ -44,6 +44,7 @@ from exporter.errors import EgneDataError
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
 from exporter.service.context import ServiceContext
+from exporter.service.leases import Leased
 from formats import age
 
 __all__ = ["Stopped", "backoff_seconds", "basis_problem", "deliver"]
@@ -90,23 +91,18 @@ def basis_problem(session: Session, context: ServiceContext, delivery: Delivery,
     return "the delivery has no consent or mandate"
 
 
+DELIVERY_LEASE = Leased(Delivery, Delivery.attempt, Delivery.lease_until,
+                        Delivery.state == D.SENDING.value)
+
+
 def _claim(session: Session, context: ServiceContext, delivery_id: str, attempt: int,
            now: datetime) -> Delivery | None:
-    lease = now + timedelta(seconds=context.settings.lease_seconds)
-    claimed = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.attempt == attempt - 1,
-            Delivery.state.in_([D.PENDING.value, D.RETRY_WAIT.value])
-            | ((Delivery.state == D.SENDING.value) & (Delivery.lease_until < now)),
-        )
-        .values(state=D.SENDING.value, attempt=attempt, lease_until=lease)
-        .execution_options(synchronize_session=False)
+    delivery: Delivery | None = DELIVERY_LEASE.claim(
+        session, delivery_id, attempt, now=now, seconds=context.settings.lease_seconds,
+        free=Delivery.state.in_([D.PENDING.value, D.RETRY_WAIT.value]),
+        state=D.SENDING.value,
     )
-    if getattr(claimed, "rowcount", 0) != 1:
-        return None
-    return session.get_one(Delivery, delivery_id, populate_existing=True)
+    return delivery
 
 
 def _end(session: Session, delivery: Delivery, state: DeliveryState, reason: str | None,
@@ -184,16 +180,9 @@ class _Guard:
         self._checked = time.monotonic()
         self._next = self._checked + self._interval
         now = datetime.now(UTC)
-        lease = now + timedelta(seconds=self._context.settings.lease_seconds)
         with self._context.sessions.begin() as session:
-            result = session.execute(
-                update(Delivery)
-                .where(Delivery.id == self._id, Delivery.attempt == self._attempt,
-                       Delivery.state == D.SENDING.value)
-                .values(lease_until=lease)
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(result, "rowcount", 0) != 1:
+            if not DELIVERY_LEASE.extend(session, self._id, self._attempt, now=now,
+                                         seconds=self._context.settings.lease_seconds):
                 raise Stopped("another attempt took over this delivery")
             delivery = session.get_one(Delivery, self._id)
             problem = basis_problem(session, self._context, delivery, now)

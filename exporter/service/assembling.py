@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, cast
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from exporter.db.models import Package, Request
@@ -30,10 +28,16 @@ from exporter.pipeline.assemble import assemble
 from exporter.pipeline.collect import DatasetResult
 from exporter.pipeline.stage import Stage
 from exporter.service.audit import SYSTEM_ACTOR
-from exporter.service.collecting import LeaseLost, result_from_json, stage_prefix
+from exporter.service.collecting import result_from_json, stage_prefix
 from exporter.service.context import ServiceContext
+from exporter.service.leases import Heartbeat, Leased, LeaseLost
 from exporter.service.lifecycle import RequestState, TaskState
-from exporter.service.requests import enqueue_collect, scoped_profile, transition
+from exporter.service.requests import (
+    enqueue_collect,
+    lock_request,
+    scoped_profile,
+    transition,
+)
 from exporter.signing import KeySigner
 from exporter.storage import BlobStage
 from formats import age
@@ -82,23 +86,18 @@ class _RoutedStage:
         raise RuntimeError("the assembly stage is read-only")
 
 
+ASSEMBLY_LEASE = Leased(Request, Request.assemble_attempt, Request.assemble_lease_until,
+                        Request.state == RequestState.ASSEMBLING.value)
+
+
 def _claim(session: Session, context: ServiceContext, request_id: str, attempt: int,
            now: datetime) -> Request | None:
-    lease = now + timedelta(seconds=context.settings.lease_seconds)
-    claimed = session.execute(
-        update(Request)
-        .where(
-            Request.id == request_id,
-            Request.state == RequestState.ASSEMBLING.value,
-            Request.assemble_attempt == attempt - 1,
-            Request.assemble_lease_until.is_(None) | (Request.assemble_lease_until < now),
-        )
-        .values(assemble_attempt=attempt, assemble_lease_until=lease)
-        .execution_options(synchronize_session=False)
+    request: Request | None = ASSEMBLY_LEASE.claim(
+        session, request_id, attempt, now=now, seconds=context.settings.lease_seconds,
+        free=(Request.state == RequestState.ASSEMBLING.value)
+        & Request.assemble_lease_until.is_(None),
     )
-    if getattr(claimed, "rowcount", 0) != 1:
-        return None
-    return session.get_one(Request, request_id, populate_existing=True)
+    return request
 
 
 def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> None:
@@ -135,7 +134,8 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
         }
         package_id = str(uuid.uuid5(_NAMESPACE, f"{request_id}:{generation}"))
         key = package_blob_key(request_id, generation)
-        heartbeat = _Heartbeat(context, request_id, attempt)
+        beat = Heartbeat(context.sessions.begin, ASSEMBLY_LEASE, request_id, attempt,
+                         context.settings.lease_seconds, "assembly")
         with context.blobs.open_writer(key) as raw:
             counted = HashingWriter(raw)
             sink = cast(IO[bytes], counted)
@@ -149,7 +149,7 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
                     KeySigner(keyring.signing_key),
                     package_id=package_id,
                     generated_at=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                    progress=heartbeat,
+                    progress=lambda _step, _records: beat(),
                     period=period,
                 )
     except LeaseLost:
@@ -177,38 +177,12 @@ def _results(request: Request) -> tuple[list[DatasetResult], dict[str, int]]:
     return results, stage_attempts
 
 
-class _Heartbeat:
-    def __init__(self, context: ServiceContext, request_id: str, attempt: int) -> None:
-        self._context, self._request_id, self._attempt = context, request_id, attempt
-        self._interval = context.settings.lease_seconds / 3
-        self._next = time.monotonic() + self._interval
-
-    def __call__(self, _step: str, _records: int) -> None:
-        if time.monotonic() < self._next:
-            return
-        self._next = time.monotonic() + self._interval
-        lease = datetime.now(UTC) + timedelta(seconds=self._context.settings.lease_seconds)
-        with self._context.sessions.begin() as session:
-            result = session.execute(
-                update(Request)
-                .where(Request.id == self._request_id,
-                       Request.assemble_attempt == self._attempt,
-                       Request.state == RequestState.ASSEMBLING.value)
-                .values(assemble_lease_until=lease)
-                .execution_options(synchronize_session=False)
-            )
-        if getattr(result, "rowcount", 0) != 1:
-            raise LeaseLost("another attempt took over this assembly")
-
-
 @contextlib.contextmanager
 def _locked_attempt(
     context: ServiceContext, request_id: str, attempt: int
 ) -> Iterator[tuple[Session, Request | None]]:
     with context.sessions.begin() as session:
-        request = session.scalars(
-            select(Request).where(Request.id == request_id).with_for_update()
-        ).one_or_none()
+        request = lock_request(session, request_id)
         if request is not None and (
             request.assemble_attempt != attempt or request.state != RequestState.ASSEMBLING.value
         ):

@@ -11,33 +11,33 @@ never mix into the package.
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
 from exporter.db.models import Request, SourceTask
-from exporter.errors import EgneDataError
-from exporter.pipeline.collect import DatasetResult, collect_source
+from exporter.pipeline.collect import DatasetResult, Progress, collect_source
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
 from exporter.service.context import ServiceContext
+from exporter.service.leases import Heartbeat, Leased
 from exporter.service.lifecycle import RequestState, TaskState
-from exporter.service.requests import enqueue_assemble, scoped_profile, transition
+from exporter.service.requests import (
+    enqueue_assemble,
+    lock_request,
+    scoped_profile,
+    transition,
+)
 from exporter.storage import BlobStage
 
-__all__ = ["LeaseLost", "collect_task", "result_from_json", "result_to_json", "stage_prefix"]
+__all__ = ["collect_task", "result_from_json", "result_to_json", "stage_prefix"]
 
 log = logging.getLogger(__name__)
 ENDED = (TaskState.DONE.value, TaskState.FAILED.value, TaskState.CANCELLED.value)
-
-
-class LeaseLost(EgneDataError):
-    """Another attempt took this task over; this one stops without recording anything."""
 
 
 def stage_prefix(request_id: str, source_id: str, attempt: int) -> str:
@@ -76,36 +76,24 @@ def result_from_json(data: dict[str, Any]) -> DatasetResult:
     )
 
 
+TASK_LEASE = Leased(SourceTask, SourceTask.attempt, SourceTask.lease_until,
+                    SourceTask.state == TaskState.RUNNING.value)
+
+
 def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int,
            now: datetime) -> tuple[SourceTask, Request] | None:
-    """Take the task for ``attempt`` (compare-and-set) and lock its request.
-
-    Locks are taken task first, then request, here and in :func:`_finish` alike.
-    """
-    lease = now + timedelta(seconds=context.settings.lease_seconds)
-    task = session.scalars(
-        update(SourceTask)
-        .where(
-            SourceTask.id == task_id,
-            SourceTask.attempt == attempt - 1,
-            (SourceTask.state == TaskState.PENDING.value)
-            | ((SourceTask.state == TaskState.RUNNING.value) & (SourceTask.lease_until < now)),
-        )
-        .values(state=TaskState.RUNNING.value, attempt=attempt, lease_until=lease,
-                started_at=now)
-        .returning(SourceTask)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
+    """Take the task for ``attempt`` (see :mod:`exporter.service.leases`) and lock its
+    request. Locks are taken task first, then request, here and in :func:`_finish`."""
+    task: SourceTask | None = TASK_LEASE.claim(
+        session, task_id, attempt, now=now, seconds=context.settings.lease_seconds,
+        free=SourceTask.state == TaskState.PENDING.value,
+        state=TaskState.RUNNING.value, started_at=now,
+    )
     if task is None:
         return None
-    return task, _locked_request(session, task.request_id)
-
-
-def _locked_request(session: Session, request_id: str) -> Request:
-    return session.scalars(
-        select(Request).where(Request.id == request_id).with_for_update()
-        .options(lazyload("*"))
-    ).one()
+    request = lock_request(session, task.request_id, related=False)
+    assert request is not None  # a task's request is never deleted
+    return task, request
 
 
 def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
@@ -135,40 +123,26 @@ def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
     source = profile.source(source_id)
     keyring = context.keyring  # fail closed before anything is fetched
     stage = BlobStage(context.blobs, stage_prefix(request_id, source_id, attempt), keyring)
-    heartbeat = _Heartbeat(context, task_id, attempt)
     results = collect_source(
-        source, subject, profile.municipality.code, stage, progress=heartbeat
+        source, subject, profile.municipality.code, stage,
+        progress=_progress(context, task_id, attempt),
     )
     stage.sync()  # durable before the database says it is there
     _finish(context, task_id, attempt, results)
 
 
-class _Heartbeat:
-    """Extends the lease and publishes progress every few seconds while collecting."""
+def _progress(context: ServiceContext, task_id: str, attempt: int) -> Progress:
+    """Extends the lease and publishes how many records were fetched, while collecting."""
+    fetched = 0
+    beat = Heartbeat(context.sessions.begin, TASK_LEASE, task_id, attempt,
+                     context.settings.lease_seconds, "source",
+                     values=lambda: {"records_fetched": fetched})
 
-    def __init__(self, context: ServiceContext, task_id: str, attempt: int) -> None:
-        self._context, self._task_id, self._attempt = context, task_id, attempt
-        self._interval = context.settings.lease_seconds / 3
-        self._next = time.monotonic() + self._interval
-        self._fetched = 0
-
-    def __call__(self, _dataset_id: str, fetched: int) -> None:
-        self._fetched += fetched
-        if time.monotonic() < self._next:
-            return
-        self._next = time.monotonic() + self._interval
-        now = datetime.now(UTC)
-        with self._context.sessions.begin() as session:
-            result = session.execute(
-                update(SourceTask)
-                .where(SourceTask.id == self._task_id, SourceTask.attempt == self._attempt,
-                       SourceTask.state == TaskState.RUNNING.value)
-                .values(lease_until=now + timedelta(seconds=self._context.settings.lease_seconds),
-                        records_fetched=self._fetched)
-                .execution_options(synchronize_session=False)
-            )
-        if getattr(result, "rowcount", 0) != 1:
-            raise LeaseLost("another attempt took over this source")
+    def progress(_dataset_id: str, count: int) -> None:
+        nonlocal fetched
+        fetched += count
+        beat()
+    return progress
 
 
 def _finish(
@@ -197,7 +171,8 @@ def _finish(
         if ended is None:
             log.warning("collect %s attempt %d finished after losing its lease", task_id, attempt)
             return
-        request = _locked_request(session, ended.request_id)
+        request = lock_request(session, ended.request_id, related=False)
+        assert request is not None
         audit.record(
             session, SYSTEM_ACTOR, "source.failed" if gap else "source.collected",
             request_id=request.id,

@@ -36,6 +36,7 @@ from exporter.service.requests import (
     collect_job_id,
     enqueue_assemble,
     enqueue_collect,
+    lock_request,
     transition,
 )
 
@@ -113,10 +114,8 @@ def _all_collected(context: ServiceContext, now: datetime) -> list[Request]:
     ready: list[Request] = []
     for request_id in ids:
         with context.sessions.begin() as session:
-            request = session.scalars(
-                select(Request).where(Request.id == request_id).with_for_update()
-                .options(lazyload("*"))
-            ).one()
+            request = lock_request(session, request_id, related=False)
+            assert request is not None
             moved = maybe_start_assembly(session, request, now)
         if moved is not None:
             ready.append(moved)
@@ -135,9 +134,8 @@ def expire_packages(context: ServiceContext, *, now: datetime | None = None,
     count = 0
     for request_id in due:
         with context.sessions.begin() as session:
-            request = session.scalars(
-                select(Request).where(Request.id == request_id).with_for_update()
-            ).one()
+            request = lock_request(session, request_id)
+            assert request is not None
             package = request.package
             if package is None or package.deleted_at is not None or package.expires_at >= now:
                 continue

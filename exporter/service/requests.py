@@ -18,7 +18,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exporter.cpr import Cpr
@@ -270,10 +270,20 @@ def enqueue_assemble(context: ServiceContext, request: Request) -> None:
     )
 
 
+def lock_request(session: Session, request_id: str, *, related: bool = True) -> Request | None:
+    """The request with its row locked until the transaction ends, or None.
+
+    Every change to a request's state takes this lock first. ``related=False`` leaves
+    its tasks and package unloaded until they are used.
+    """
+    query = select(Request).where(Request.id == request_id).with_for_update()
+    if not related:
+        query = query.options(lazyload("*"))
+    return session.scalars(query).one_or_none()
+
+
 def _locked(session: Session, request_id: str) -> Request:
-    request = session.scalars(
-        select(Request).where(Request.id == request_id).with_for_update()
-    ).one_or_none()
+    request = lock_request(session, request_id)
     if request is None:
         raise NotFound("no such request")
     return request
