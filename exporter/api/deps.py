@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -46,33 +47,21 @@ async def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
-async def _citizen(principal: PrincipalDep) -> Principal:
-    if principal.role is not Role.CITIZEN:
-        raise Problem(403, "this endpoint is for citizens; caseworkers use /v1/caseworker")
-    return principal
+def _role(*roles: Role, refusal: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through a principal in one of ``roles``; 403 otherwise."""
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Problem(403, refusal)
+        return principal
+    return check
 
 
-async def _caseworker(principal: PrincipalDep) -> Principal:
-    if principal.role not in (Role.CASEWORKER, Role.ADMIN):
-        raise Problem(403, "this endpoint is for caseworkers")
-    return principal
-
-
-CitizenDep = Annotated[Principal, Depends(_citizen)]
-CaseworkerDep = Annotated[Principal, Depends(_caseworker)]
-
-
-async def _admin(principal: PrincipalDep) -> Principal:
-    if principal.role is not Role.ADMIN:
-        raise Problem(403, "this endpoint is for administrators")
-    return principal
-
-
-async def _representative(principal: PrincipalDep) -> Principal:
-    if principal.role is not Role.REPRESENTATIVE:
-        raise Problem(403, "this endpoint is for representatives acting under a mandate")
-    return principal
-
-
-AdminDep = Annotated[Principal, Depends(_admin)]
-RepresentativeDep = Annotated[Principal, Depends(_representative)]
+CitizenDep = Annotated[Principal, Depends(_role(
+    Role.CITIZEN, refusal="this endpoint is for citizens; caseworkers use /v1/caseworker"))]
+CaseworkerDep = Annotated[Principal, Depends(_role(
+    Role.CASEWORKER, Role.ADMIN, refusal="this endpoint is for caseworkers"))]
+AdminDep = Annotated[Principal, Depends(_role(
+    Role.ADMIN, refusal="this endpoint is for administrators"))]
+RepresentativeDep = Annotated[Principal, Depends(_role(
+    Role.REPRESENTATIVE,
+    refusal="this endpoint is for representatives acting under a mandate"))]

@@ -44,11 +44,15 @@ class Background:
         if isinstance(context.blobs, LocalBlobStore):
             self._threads.append(self._every(
                 "egnedata-blob-sweeper", _SWEEP_INTERVAL, context.blobs.remove_abandoned,
-                "removing abandoned temporary files"))
+                "removing abandoned temporary files",
+                # It walks the whole store: not at every start of every process.
+                first_after=_SWEEP_INTERVAL))
 
     def _every(self, name: str, interval: float, work: Callable[[], object],
-               what: str) -> threading.Thread:
+               what: str, *, first_after: float = 0.0) -> threading.Thread:
         def loop() -> None:
+            if self._stop.wait(first_after):
+                return
             while True:
                 try:
                     work()
