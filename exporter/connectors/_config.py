@@ -14,6 +14,7 @@ from exporter.connectors.base import Subject
 __all__ = [
     "SUBJECT_PLACEHOLDERS",
     "ConnectorSettings",
+    "dataset_options",
     "fill_template",
     "parse_settings",
     "read_secret",
@@ -43,6 +44,18 @@ def parse_settings(model: type[M], settings: Mapping[str, Any], what: str) -> M:
             key = ".".join(str(p) for p in error["loc"]) or "(settings)"
             lines.append(f"{key}: {error['msg'].removeprefix('Value error, ')}")
         raise ValueError(f"{what}: " + "; ".join(lines)) from None
+
+
+def dataset_options(model: type[M], source: BaseModel, overrides: Mapping[str, Any],
+                    what: str) -> M:
+    """The options of one dataset: the source's settings for ``model``'s fields, with
+    the dataset's ``overrides`` on top; any other key in ``overrides`` is an error."""
+    keys = tuple(model.model_fields)
+    unknown = set(overrides) - set(keys)
+    if unknown:
+        raise ValueError(f"unknown {what} dataset options: {', '.join(sorted(unknown))}; "
+                         f"expected {', '.join(keys)}")
+    return model.model_validate({**{k: getattr(source, k) for k in keys}, **overrides})
 
 
 def read_secret(env: str | None, file: str | None, setting: str) -> str | None:

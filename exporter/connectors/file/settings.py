@@ -6,15 +6,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from exporter.connectors._config import ConnectorSettings
+from exporter.connectors._config import ConnectorSettings, dataset_options
 
-__all__ = ["FILE_KEYS", "FileOptions", "FileSettings"]
-
-FILE_KEYS = ("pattern", "format", "subject_column", "delimiter", "encoding")
-"""Settings a dataset's ``options`` may override: each record type has its own files."""
+__all__ = ["FileOptions", "FileSettings"]
 
 
 class FileOptions(ConnectorSettings):
+    """Settings a dataset's ``options`` may override: each record type has its own files."""
+
     pattern: str = Field(default="*.csv", min_length=1, max_length=200)
     format: Literal["csv", "jsonl"] = "csv"
     subject_column: str = Field(default="", max_length=200)
@@ -36,13 +35,7 @@ class FileSettings(FileOptions):
     max_line_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     def file_options(self, overrides: dict[str, Any]) -> FileOptions:
-        unknown = set(overrides) - set(FILE_KEYS)
-        if unknown:
-            raise ValueError(f"unknown file dataset options: {', '.join(sorted(unknown))}; "
-                             f"expected {', '.join(FILE_KEYS)}")
-        options = FileOptions.model_validate(
-            {**{k: getattr(self, k) for k in FILE_KEYS}, **overrides}
-        )
+        options = dataset_options(FileOptions, self, overrides, "file")
         if not options.subject_column:
             raise ValueError("no subject_column: name the column holding the CPR number")
         return options

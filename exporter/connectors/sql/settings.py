@@ -10,17 +10,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from exporter.connectors._config import ConnectorSettings
+from exporter.connectors._config import ConnectorSettings, dataset_options
 
-__all__ = ["QUERY_KEYS", "SUBJECT_PARAMS", "QueryOptions", "SqlSettings"]
+__all__ = ["SUBJECT_PARAMS", "QueryOptions", "SqlSettings"]
 
-QUERY_KEYS = ("query", "key")
-"""Settings a dataset's ``options`` may override: each record type has its own query."""
 SUBJECT_PARAMS = frozenset({"cpr", "cpr_dashed"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 class QueryOptions(ConnectorSettings):
+    """Settings a dataset's ``options`` may override: each record type has its own query."""
+
     query: str = Field(default="", max_length=100_000)
     key: str = ""
 
@@ -68,13 +68,7 @@ class SqlSettings(QueryOptions):
         return value
 
     def query_options(self, overrides: dict[str, Any]) -> QueryOptions:
-        unknown = set(overrides) - set(QUERY_KEYS)
-        if unknown:
-            raise ValueError(f"unknown sql dataset options: {', '.join(sorted(unknown))}; "
-                             f"expected {', '.join(QUERY_KEYS)}")
-        options = QueryOptions.model_validate(
-            {"query": self.query, "key": self.key, **overrides}
-        )
+        options = dataset_options(QueryOptions, self, overrides, "sql")
         if not options.query:
             raise ValueError("no query: give query in settings or in the dataset's options")
         if not options.key:
