@@ -78,10 +78,10 @@ def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconc
                 Request.assemble_lease_until.is_(None) | (Request.assemble_lease_until < now),
             ).options(lazyload("*"))
         ).all()
-        live = context.queue.pending_many(
-            [collect_job_id(task) for task in stale]
-            + [assemble_job_id(request) for request in lapsed]
-        )
+    live = context.queue.pending_many(
+        [collect_job_id(task) for task in stale]
+        + [assemble_job_id(request) for request in lapsed]
+    )  # asked with the session closed: no transaction waits on Redis
     to_collect = [task for task in stale if collect_job_id(task) not in live]
     to_assemble = [
         request for request in lapsed
