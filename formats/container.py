@@ -20,7 +20,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -31,7 +31,6 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # Measured on package data (JSON-LD and CSV): level 2 deflates about 16% faster than
 # level 3 for about 5% more bytes; level 1 saves little more time for another 4%.
 _COMPRESS_LEVEL = 2
-_COPY_CHUNK = 1 << 20
 _DATA_DESCRIPTOR_FLAG = 0x08
 _DATA_DESCRIPTOR = struct.Struct("<LLQQ")  # signature, CRC-32, sizes (ZIP64)
 _DATA_DESCRIPTOR_SIGNATURE = 0x08074B50
@@ -100,23 +99,6 @@ class DeflatedEntry:
     compressed_size: int
     crc: int
     sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "size": self.size,
-            "compressed_size": self.compressed_size,
-            "crc": self.crc,
-            "sha256": self.sha256,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DeflatedEntry:
-        return cls(
-            size=int(data["size"]),
-            compressed_size=int(data["compressed_size"]),
-            crc=int(data["crc"]),
-            sha256=str(data["sha256"]),
-        )
 
 
 class EntryDeflater(io.RawIOBase):
@@ -190,23 +172,26 @@ class PackageZip:
         self.hashes[name] = writer.hexdigest()
         self.sizes[name] = writer.size
 
-    def write_deflated(self, name: str, entry: DeflatedEntry, deflated: IO[bytes]) -> None:
+    def write_deflated(self, name: str, deflated: Iterable[bytes],
+                       entry: Callable[[], DeflatedEntry]) -> None:
         """An entry whose content an :class:`EntryDeflater` deflated: its bytes are
         copied as they are, framed as :meth:`open` frames an entry (ZIP64 local header,
-        data descriptor)."""
+        data descriptor). ``entry()``, asked once the bytes are copied, says what
+        :meth:`EntryDeflater.finish` said of them."""
         info = self._info(name)
         info.flag_bits = _DATA_DESCRIPTOR_FLAG  # sizes and CRC follow the data
         info.header_offset = self._sink.tell()
         self._sink.write(info.FileHeader(zip64=True))
         copied = 0
-        while chunk := deflated.read(_COPY_CHUNK):
+        for chunk in deflated:
             self._sink.write(chunk)
             copied += len(chunk)
-        if copied != entry.compressed_size:
-            raise ValueError(f"{name}: {copied} deflated bytes, {entry.compressed_size} expected")
-        info.CRC, info.compress_size, info.file_size = entry.crc, copied, entry.size
+        done = entry()
+        if copied != done.compressed_size:
+            raise ValueError(f"{name}: {copied} deflated bytes, {done.compressed_size} expected")
+        info.CRC, info.compress_size, info.file_size = done.crc, copied, done.size
         self._sink.write(
-            _DATA_DESCRIPTOR.pack(_DATA_DESCRIPTOR_SIGNATURE, entry.crc, copied, entry.size)
+            _DATA_DESCRIPTOR.pack(_DATA_DESCRIPTOR_SIGNATURE, done.crc, copied, done.size)
         )
         # What zipfile does when an entry it wrote closes; the central directory,
         # written by close(), is made from these.
@@ -214,8 +199,8 @@ class PackageZip:
         self._zip.filelist.append(info)
         self._zip.NameToInfo[name] = info
         setattr(self._zip, "_didModify", True)  # noqa: B010
-        self.hashes[name] = entry.sha256
-        self.sizes[name] = entry.size
+        self.hashes[name] = done.sha256
+        self.sizes[name] = done.size
 
     def write_bytes(self, name: str, data: bytes) -> None:
         with self.open(name) as out:

@@ -14,10 +14,10 @@ import orjson
 
 from exporter.pipeline.catalogue import catalogue, category_labels, legal_basis_labels
 from exporter.pipeline.collect import GAP_REASONS, DatasetResult
-from exporter.pipeline.stage import Stage
+from exporter.pipeline.stage import Stage, StagedReader
 from exporter.profile import Profile
 from formats import html
-from formats.container import DeflatedEntry, PackageZip
+from formats.container import PackageZip
 from formats.jsonld import CONTEXT_FILE, dumps_document
 from formats.manifest import format_manifest
 from formats.records import context_bytes, record_type, schema_files
@@ -86,6 +86,18 @@ def assemble(
         raise
 
 
+def _copy_staged(package: PackageZip, stage: Stage, dataset_id: str) -> DatasetSummary:
+    """Copy a dataset's staged files into the ZIP, deflated as they were collected;
+    its summary."""
+    with stage.reader(f"{dataset_id}.staged") as stream:
+        staged = StagedReader(stream, dataset_id)
+        with staged.part() as jsonld:
+            package.write_deflated(f"data/{dataset_id}.jsonld", jsonld.chunks, jsonld.entry)
+        with staged.part(lambda: stage.reader(f"{dataset_id}.csv")) as csv:
+            package.write_deflated(f"data/{dataset_id}.csv", csv.chunks, csv.entry)
+        return DatasetSummary.from_json(orjson.loads(staged.summary()))
+
+
 def _write(
     package: PackageZip,
     profile: Profile,
@@ -108,16 +120,8 @@ def _write(
             summary = DatasetSummary(rt)
             files: list[str] = []
             if result.complete:
-                with stage.reader(f"{ds.id}.summary") as staged:
-                    collected = orjson.loads(staged.read())
-                summary = DatasetSummary.from_json(collected["summary"])
-                # Deflated as they were collected: copied into the ZIP as they are.
-                for part in ("jsonld", "csv"):
-                    name = f"data/{ds.id}.{part}"
-                    entry = DeflatedEntry.from_json(collected["entries"][part])
-                    with stage.reader(f"{ds.id}.{part}") as deflated:
-                        package.write_deflated(name, entry, deflated)
-                    files.append(name)
+                summary = _copy_staged(package, stage, ds.id)
+                files = [f"data/{ds.id}.jsonld", f"data/{ds.id}.csv"]
                 if progress is not None:
                     progress(ds.id, summary.count)
             if rt.name == "Person" and summary.kept:

@@ -24,7 +24,7 @@ import orjson
 from exporter.connectors import Connector, Subject, connector_class
 from exporter.errors import PermanentSourceError, RetryableSourceError, SourceError
 from exporter.mapping import map_page
-from exporter.pipeline.stage import Stage
+from exporter.pipeline.stage import STAGED_NAMES, Stage, StagedWriter
 from exporter.profile import DatasetSettings, SourceSettings
 from formats.container import EntryDeflater
 from formats.csvfile import CsvWriter
@@ -35,7 +35,6 @@ from formats.summary import DatasetSummary
 __all__ = [
     "GAP_REASONS",
     "KEEP_LIMITS",
-    "STAGED_PARTS",
     "DatasetResult",
     "Progress",
     "SourceTimeout",
@@ -51,9 +50,6 @@ Progress = Callable[[str, int], None]
 
 _MAX_NATIVE_ID = 200
 _BUFFER = 256 * 1024
-STAGED_PARTS = ("jsonld", "csv", "summary")
-"""What is staged per dataset: its JSON-LD and CSV files, deflated as the package's ZIP
-entries, and the summary (with what the ZIP needs to know of the two files)."""
 KEEP_LIMITS = {"OrganisationUnit": 500, "Person": 1}
 """Records kept whole in a summary, for looking up contacts and the subject's name."""
 _MAX_REASONS = 100
@@ -296,11 +292,8 @@ def _collect_dataset(
             subject.period_from.isoformat() if subject.period_from else None,
             subject.period_to.isoformat() if subject.period_to else None,
         )
-    with (
-        stage.writer(f"{dataset.id}.jsonld") as jsonld_out,
-        stage.writer(f"{dataset.id}.csv") as csv_out,
-    ):
-        jsonld_entry, csv_entry = EntryDeflater(jsonld_out), EntryDeflater(csv_out)
+    with StagedWriter(stage, dataset.id) as staged:
+        jsonld_entry, csv_entry = EntryDeflater(staged.jsonld), EntryDeflater(staged.csv)
         jsonld_file = io.BufferedWriter(jsonld_entry, _BUFFER)
         csv_file = io.BufferedWriter(csv_entry, _BUFFER)
         document = DatasetWriter(jsonld_file)
@@ -348,13 +341,8 @@ def _collect_dataset(
         table.close()
         jsonld_file.flush()
         csv_file.flush()
-        entries = {"jsonld": jsonld_entry.finish(), "csv": csv_entry.finish()}
-    staged = {
-        "summary": summary.to_json(),
-        "entries": {part: entry.to_json() for part, entry in entries.items()},
-    }
-    with stage.writer(f"{dataset.id}.summary") as summary_out:
-        summary_out.write(orjson.dumps(staged))
+        staged.finish(jsonld_entry.finish(), csv_entry.finish(),
+                      orjson.dumps(summary.to_json()))
 
 
 def _gap_kind(exc: BaseException) -> str:
@@ -404,7 +392,7 @@ def collect_source(
         detail = str(exc) if isinstance(exc, SourceError) else type(exc).__name__
         log.error("source %s failed (%s): %s", source.id, kind, detail)
         for dataset, result in zip(source.datasets, results, strict=True):
-            for part in STAGED_PARTS:
+            for part in STAGED_NAMES:
                 stage.discard(f"{dataset.id}.{part}")
             result.gap = kind
             result.accepted = 0

@@ -70,6 +70,5 @@ def collect_one(src: SourceSettings, tmp_path: Path, cpr: str) -> tuple[DatasetR
         [result] = collect_source(src, subject(cpr), "0751", stage, sleep=lambda s: None)
         records: list[Any] = []
         if result.complete:
-            with stage.reader("sager.jsonld") as stream:
-                records = list(read_records(stream))
+            records = list(read_records(stage, "sager"))
     return result, records

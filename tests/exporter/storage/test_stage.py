@@ -35,12 +35,12 @@ def test_is_a_stage(store: BlobStore, keyring: Keyring) -> None:
 def test_round_trip_stores_only_age_files(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     lines = b"".join(b'{"n": %d, "m": "%s"}\n' % (i, MARKER) for i in range(20_000))
-    with stage.writer("sager.jsonld") as out:
+    with stage.writer("sager.staged") as out:
         out.write(lines)
-    with stage.reader("sager.jsonld") as staged:
+    with stage.reader("sager.staged") as staged:
         assert staged.read() == lines
     (info,) = store.list()
-    assert info.key == f"{PREFIX}sager.jsonld.age"
+    assert info.key == f"{PREFIX}sager.staged.age"
     with store.open_reader(info.key) as raw:
         stored = raw.read()
     assert stored.startswith(b"age-encryption.org/v1\n")
@@ -52,19 +52,19 @@ def test_another_keyring_cannot_read(
 ) -> None:
     generate_keys(tmp_path / "other")
     other = Keyring.load(tmp_path / "other")
-    with BlobStage(store, PREFIX, keyring).writer("sager.jsonld") as out:
+    with BlobStage(store, PREFIX, keyring).writer("sager.staged") as out:
         out.write(MARKER)
-    with pytest.raises(AgeNoMatchError), BlobStage(store, PREFIX, other).reader("sager.jsonld"):
+    with pytest.raises(AgeNoMatchError), BlobStage(store, PREFIX, other).reader("sager.staged"):
         pass
 
 
 def test_old_vault_identities_still_read(store: BlobStore, tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     generate_keys(keys)
-    with BlobStage(store, PREFIX, Keyring.load(keys)).writer("sager.jsonld") as out:
+    with BlobStage(store, PREFIX, Keyring.load(keys)).writer("sager.staged") as out:
         out.write(MARKER)
     rotate_vault(keys)
-    with BlobStage(store, PREFIX, Keyring.load(keys)).reader("sager.jsonld") as staged:
+    with BlobStage(store, PREFIX, Keyring.load(keys)).reader("sager.staged") as staged:
         assert staged.read() == MARKER
 
 
@@ -77,36 +77,37 @@ def test_no_vault_identity_fails_closed(store: BlobStore, keyring: Keyring) -> N
 
 def test_a_failed_write_stores_nothing(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
-    with pytest.raises(RuntimeError), stage.writer("sager.jsonld") as out:
+    with pytest.raises(RuntimeError), stage.writer("sager.staged") as out:
         out.write(MARKER * 1000)
         raise RuntimeError("the source failed")
     assert list(store.list()) == []
-    with pytest.raises(BlobNotFound), stage.reader("sager.jsonld"):
+    with pytest.raises(BlobNotFound), stage.reader("sager.staged"):
         pass
 
 
 def test_discard_and_clear(store: BlobStore, keyring: Keyring) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     neighbour = BlobStage(store, "stage/00000000-0000-4000-8000-00000000000b", keyring)
-    for name in ("a.jsonld", "a.csv", "a.summary", "b.jsonld"):
+    for name in ("a.staged", "a.csv", "b.staged"):
         with stage.writer(name) as out:
             out.write(b"x")
-    with neighbour.writer("a.jsonld") as out:
+    with neighbour.writer("a.staged") as out:
         out.write(b"y")
     stage.discard("a.csv")
     stage.discard("a.csv")
     assert [i.key.removeprefix(PREFIX) for i in store.list(PREFIX)] == [
-        "a.jsonld.age",
-        "a.summary.age",
-        "b.jsonld.age",
+        "a.staged.age",
+        "b.staged.age",
     ]
     stage.clear()
     assert [i.key for i in store.list()] == [
-        "stage/00000000-0000-4000-8000-00000000000b/a.jsonld.age"
+        "stage/00000000-0000-4000-8000-00000000000b/a.staged.age"
     ]
 
 
-@pytest.mark.parametrize("name", ["../x.jsonld", "a.txt", "A.jsonld", "a.jsonld\n", ""])
+@pytest.mark.parametrize(
+    "name", ["../x.staged", "a.txt", "a.jsonld", "a.summary", "A.staged", "a.staged\n", ""]
+)
 def test_names_follow_the_pipeline_rules(store: BlobStore, keyring: Keyring, name: str) -> None:
     stage = BlobStage(store, PREFIX, keyring)
     with pytest.raises(ValueError), stage.writer(name):
@@ -168,12 +169,12 @@ def test_sync_makes_what_was_written_durable_once(tmp_path: Path, keyring: Keyri
             super().sync(synced[-1])
 
     stage = BlobStage(Recording(tmp_path), PREFIX, keyring)
-    for name in ("a.jsonld", "a.csv", "b.jsonld"):
+    for name in ("a.staged", "a.csv", "b.staged"):
         with stage.writer(name) as out:
             out.write(b"x")
-    stage.discard("b.jsonld")
-    with pytest.raises(RuntimeError), stage.writer("c.jsonld") as out:
+    stage.discard("b.staged")
+    with pytest.raises(RuntimeError), stage.writer("c.staged") as out:
         raise RuntimeError("a failed write is not synced")
     stage.sync()
     stage.sync()
-    assert synced == [[f"{PREFIX}a.jsonld.age", f"{PREFIX}a.csv.age"], []]
+    assert synced == [[f"{PREFIX}a.staged.age", f"{PREFIX}a.csv.age"], []]
