@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,11 +110,34 @@ class _Timing:
             )
 
 
+async def _warm_routes(app: ASGIApp) -> None:
+    """Send the app one request that matches no route, before the server takes any:
+    FastAPI builds its middleware stack and each router's routes on the first request
+    that passes through them, which would otherwise make a fresh server's first
+    requests about twice as slow as the rest."""
+    scope: Scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "GET", "scheme": "http", "path": "/v1/.warm-up", "raw_path": b"/v1/.warm-up",
+        "query_string": b"", "root_path": "", "headers": [], "client": None,
+        "server": None, "state": {},
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: Message) -> None:
+        pass
+
+    await app(scope, receive, send)
+
+
 def create_app(context: ServiceContext, *, run_background: bool = True) -> FastAPI:
     """The API over ``context``; with ``run_background``, also this process's reconciler
     and audit sealer (:mod:`exporter.service.background`)."""
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(context.warm_up)
+        await _warm_routes(app)
         background = Background(context) if run_background else None
         try:
             yield

@@ -115,6 +115,7 @@ def worker(
     try:
         context = ServiceContext.build(settings)
         context.keyring  # noqa: B018 - fail closed at start: no key, no work
+        context.warm_up()
     except EgneDataError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=2) from None

@@ -7,6 +7,8 @@ the jobs on its own in-process queue with the same context.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -15,7 +17,8 @@ from typing import Any
 
 from redis import Redis
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from exporter.db import make_engine, make_sessionmaker, upgrade
 from exporter.keys import Keyring
@@ -25,6 +28,8 @@ from exporter.settings import Settings, get_settings
 from exporter.storage import BlobStore, blob_store_from_url
 
 __all__ = ["ServiceContext", "get_context", "set_context"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,6 +70,22 @@ class ServiceContext:
         if self._keyring is None:
             self._keyring = Keyring.load(self.settings.effective_keys_dir)
         return self._keyring
+
+    def warm_up(self) -> None:
+        """Do now, before taking work, what the first requests or jobs would otherwise
+        wait for: configuring the ORM's mappers, and opening the database pool's
+        connections (the first also reads the server's settings). Without it, the
+        first requests a fresh server takes are several times slower than the rest."""
+        configure_mappers()
+        size = getattr(self.engine.pool, "size", lambda: 1)()
+        try:
+            with contextlib.ExitStack() as opened:
+                for _ in range(size):
+                    opened.enter_context(self.engine.connect())
+        except SQLAlchemyError as exc:  # not fatal: /readyz says so, and it is tried again
+            log.warning("cannot reach the database yet (%s); connecting on first use",
+                        type(exc).__name__)
+        self.queue.ping()  # False (never raises) if Redis is not there yet
 
     def run_job(self, kind: str, args: tuple[str | int, ...]) -> None:
         function: Callable[..., Any] = job_function(kind)

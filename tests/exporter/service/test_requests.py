@@ -17,6 +17,7 @@ from exporter.db.models import AuditEvent, Package, Request, SourceTask
 from exporter.keys import Keyring
 from exporter.service.audit import Actor, seal_all, verify_chain
 from exporter.service.collecting import collect_task
+from exporter.service.context import ServiceContext
 from exporter.service.lifecycle import IllegalTransition, RequestState, check_transition
 from exporter.service.reconcile import expire_packages, reconcile
 from exporter.service.requests import (
@@ -29,6 +30,7 @@ from exporter.service.requests import (
     extend_deadline,
     retry_source,
 )
+from exporter.settings import Settings
 from formats.verify import verify_package
 from tests.conftest import demo_profile_with
 from tests.exporter.service.conftest import (
@@ -400,3 +402,24 @@ def test_a_period_leaves_out_records_outside_it(
     temporal = expanded[0]["http://purl.org/dc/terms/temporal"][0]
     assert temporal["https://schema.org/startDate"][0]["@value"] == "2026-01-01"
     assert temporal["https://schema.org/endDate"][0]["@value"] == "2026-03-31"
+
+
+def test_warm_up_opens_the_pool_and_survives_a_missing_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh process opens its connections before it takes work; if the database is
+    not there yet, it starts anyway and says so."""
+    context = ServiceContext.build(Settings(data_dir=tmp_path), migrate=True)
+    try:
+        context.warm_up()
+        assert context.engine.pool.checkedin() == context.engine.pool.size()  # type: ignore[attr-defined]
+    finally:
+        context.close()
+    gone = ServiceContext.build(
+        Settings(data_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none"),
+        migrate=False)
+    try:
+        gone.warm_up()
+    finally:
+        gone.close()
+    assert "cannot reach the database yet" in caplog.text
