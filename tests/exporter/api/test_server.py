@@ -4,6 +4,7 @@ number 0 (where asyncio leaves Nagle's algorithm on); several processes on one p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -12,11 +13,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 
-from exporter.api.server import no_delay
+from exporter.api.server import hand_over, no_delay
 from tests.servers import free_port, wait_for_port
 
 
@@ -75,15 +77,21 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.slow
-def test_several_processes_share_the_port_restart_and_stop(tmp_path: Path) -> None:
-    port = free_port()
+def _serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """``egnedata serve --workers 2`` on ``port``, logging to a file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGNEDATA_")}
     env["EGNEDATA_DATA_DIR"] = str(tmp_path / "data")
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "exporter", "serve", "--port", str(port), "--workers", "2"],
         env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    return server, log
+
+
+@pytest.mark.slow
+def test_several_processes_share_the_port_restart_and_stop(tmp_path: Path) -> None:
+    port = free_port()
+    server, log = _serve(tmp_path, port)
     try:
         wait_for_port(port, timeout=60)
         _until(lambda: len(_children(server.pid)) == 2, "two server processes")
@@ -123,3 +131,79 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     output = result.stdout + result.stderr
     assert "cannot listen on" in output and "Traceback" not in output
+
+
+def _established(pid: int, port: int) -> int:
+    """How many TCP connections to ``port`` the process ``pid`` holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                count += 1
+    return count
+
+
+@pytest.mark.slow
+def test_connections_are_spread_evenly(tmp_path: Path) -> None:
+    """Eight kept-alive connections to two processes: four each, not as a hash falls."""
+    port = free_port()
+    server, log = _serve(tmp_path, port)
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(8)]
+    try:
+        wait_for_port(port, timeout=60)
+        for client in clients:
+            assert client.get("/healthz").is_success
+        processes = _children(server.pid)
+        assert sorted(_established(pid, port) for pid in processes) == [4, 4]
+    finally:
+        for client in clients:
+            client.close()
+        server.send_signal(signal.SIGTERM)
+        try:
+            assert server.wait(timeout=60) == 0
+        finally:
+            if server.poll() is None:
+                server.kill()
+            log.close()
+
+
+def test_hand_over_takes_turns_and_skips_a_process_that_cannot_take_one() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3)]
+    pairs[1][1].close()  # its process died
+    clients = [socket.create_connection(listener.getsockname()) for _ in range(4)]
+    try:
+        time.sleep(0.2)
+        turn = hand_over(listener, [ours for ours, _theirs in pairs], 0)
+        received = []
+        for index in (0, 2):
+            theirs = pairs[index][1]
+            theirs.setblocking(False)
+            while True:
+                try:
+                    _message, fds, _flags, _address = socket.recv_fds(theirs, 1, 1)
+                except BlockingIOError:
+                    break
+                received.append((index, len(fds)))
+                for fd in fds:
+                    os.close(fd)
+        assert sorted(received) == [(0, 1), (0, 1), (2, 1), (2, 1)]
+        assert turn == 6  # four taken, and two tries at the one that could not
+    finally:
+        for client in clients:
+            client.close()
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+        listener.close()
