@@ -33,6 +33,7 @@ from tests.exporter.service.conftest import (  # noqa: F401 - fixtures
     ManualQueue,
     database_url,
     make_context,
+    manual_queue,
     run_all,
 )
 
@@ -121,8 +122,7 @@ def scripted(tmp_path: Path, keyring: Keyring,
 
 def ready_request(context: ServiceContext) -> str:
     """A request of the demo citizen, run to ``ready`` on the manual queue."""
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), Scope())
     run_all(context, queue)
     return request.id
@@ -148,8 +148,7 @@ def drive(context: ServiceContext, delivery_id: str, *, until: set[str],
           timeout: float = 30.0) -> Delivery:
     """Run jobs and the reconciler (which queues due retries) until the delivery is in
     one of ``until``."""
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     deadline = time.monotonic() + timeout
     while True:
         run_all(context, queue)

@@ -47,6 +47,12 @@ class ManualQueue:
         return jobs
 
 
+def manual_queue(context: ServiceContext) -> ManualQueue:
+    """The queue of a context made with ``make_context(manual=True)``."""
+    assert isinstance(context.queue, ManualQueue)
+    return context.queue
+
+
 def run_all(context: ServiceContext, queue: ManualQueue, *, rounds: int = 10) -> None:
     """Run queued jobs (and the jobs they queue) until none are left."""
     for _ in range(rounds):

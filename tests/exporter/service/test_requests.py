@@ -35,7 +35,7 @@ from formats.verify import verify_package
 from tests.conftest import demo_profile_with
 from tests.exporter.service.conftest import (
     ContextFactory,
-    ManualQueue,
+    manual_queue,
     package_bytes,
     package_zip,
     run_all,
@@ -118,8 +118,7 @@ def test_a_failing_source_leaves_a_visible_gap_and_can_be_retried(
 
 def test_duplicate_and_stale_jobs_change_nothing(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     jobs = queue.take()
     assert len(jobs) == 3
@@ -141,8 +140,7 @@ def test_duplicate_and_stale_jobs_change_nothing(make_context: ContextFactory) -
 
 def test_lost_jobs_are_found_again_by_the_reconciler(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     queue.take()  # Redis flushed: the jobs are gone
     assert reconcile(context).collects == 0  # too early: they may still be on their way
@@ -157,8 +155,7 @@ def test_the_reconciler_moves_on_what_a_dead_job_left_half_done(
     make_context: ContextFactory,
 ) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     waiting, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     request, _ = create_request(context, CASEWORKER, Cpr.parse("6101901234"), ALL)
     jobs = queue.take()
@@ -189,8 +186,7 @@ def test_the_reconciler_moves_on_what_a_dead_job_left_half_done(
 
 def test_staged_data_that_is_gone_is_collected_again(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     for kind, _id, args in queue.take():
         context.run_job(kind, args)
@@ -217,8 +213,7 @@ def test_a_collect_whose_worker_died_runs_again_and_the_dead_attempt_is_fenced(
     make_context: ContextFactory,
 ) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     jobs = queue.take()
     # The first source's worker claims the task and dies before it finishes.
@@ -246,8 +241,7 @@ def test_a_collect_whose_worker_died_runs_again_and_the_dead_attempt_is_fenced(
 
 def test_workers_that_keep_dying_end_in_a_gap_not_a_loop(make_context: ContextFactory) -> None:
     context = make_context(manual=True, max_attempts=2)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), Scope(("person",)))
     (job,) = queue.take()
     with context.sessions.begin() as session:
@@ -285,8 +279,7 @@ def test_scope_is_checked_and_narrows_the_sources(make_context: ContextFactory) 
 
 def test_cancel_stops_the_work(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     cancel_request(context, CITIZEN, request.id)
     run_all(context, queue)
@@ -353,8 +346,7 @@ def test_add_months_clamps_to_the_month_end() -> None:
 
 def test_no_personal_data_in_job_arguments(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
-    queue = context.queue
-    assert isinstance(queue, ManualQueue)
+    queue = manual_queue(context)
     create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     digits = Cpr.parse(DEMO_CPR).digits
     for job in queue.jobs:
