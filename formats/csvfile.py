@@ -10,7 +10,9 @@ record's schema, which the writer checks once when it starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import CodeType
 from typing import IO, Any
 
 from formats.records import Field, RecordType
@@ -147,9 +149,15 @@ def _rows_function(record_type: RecordType) -> Callable[[Iterable[Mapping[str, A
         "_nested": _nested,
         "_cell": _cell,
     }
-    exec(compile(source, f"<csv rows {record_type.name}>", "exec"), namespace)  # noqa: S102
+    exec(_compiled(source, record_type.name), namespace)  # noqa: S102
     rows: Callable[[Iterable[Mapping[str, Any]]], str] = namespace["rows"]
     return rows
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, name: str) -> CodeType:
+    """Compiling costs more than a small dataset's rows: each distinct source once."""
+    return compile(source, f"<csv rows {name}>", "exec")
 
 
 class CsvWriter:
