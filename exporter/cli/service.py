@@ -97,12 +97,11 @@ def worker(
     ] = 0,
 ) -> None:
     """Run an rq worker for the service's jobs (needs EGNEDATA_REDIS_URL)."""
-    from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
     from exporter.service.background import Background
     from exporter.service.context import ServiceContext, set_context
-    from exporter.service.queue import RqQueue
+    from exporter.service.queue import RqQueue, RqWorker
 
     settings = _settings()
     _logging(log_level)
@@ -122,10 +121,8 @@ def worker(
     set_context(context)
     assert isinstance(context.queue, RqQueue)
     background = Background(context)
-    # SimpleWorker runs jobs in this process (no fork per job): the jobs are short and
-    # keep their database connections; a job's time limit still applies.
-    rq_worker = SimpleWorker([context.queue.queue], connection=context.queue.connection,
-                             serializer=JSONSerializer)
+    rq_worker = RqWorker([context.queue.queue], connection=context.queue.connection,
+                         serializer=JSONSerializer)
     try:
         rq_worker.work(burst=burst, with_scheduler=False, logging_level=log_level.upper())
     finally:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis import Redis
-from rq import Queue
+from redis.client import Pipeline
+from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-__all__ = ["InProcessQueue", "JobQueue", "JobSpec", "RqQueue", "job_function"]
+__all__ = ["InProcessQueue", "JobQueue", "JobSpec", "RqQueue", "RqWorker", "job_function"]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,38 @@ class RqQueue:
             return bool(self.connection.ping())
         except Exception:
             return False
+
+
+class RqWorker(SimpleWorker):
+    """rq's SimpleWorker (jobs run in this process, no fork per job: they are short and
+    keep their database connections; a job's time limit still applies), telling Redis
+    less often that it is alive.
+
+    rq renews the worker's key three times per job, each a hash write and two expiry
+    updates, and writes its state "idle" twice in a row: about half the Redis round
+    trips a short job costs. Here a renewal is sent only when the key would otherwise
+    expire more than ``BEAT_SLACK`` seconds earlier than rq asks (so a renewal asking
+    for a longer life, as for a long job, always goes through), and a state only when it
+    changes. ``rq info`` and the key's expiry lag by at most that slack, against a
+    worker lifetime of minutes.
+    """
+
+    BEAT_SLACK = 5.0
+
+    _alive_until = float("-inf")
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        until = time.monotonic() + (timeout or self.worker_ttl + 60)
+        if pipeline is None and until <= self._alive_until + self.BEAT_SLACK:
+            return
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            self._alive_until = until
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        if pipeline is None and state == self.get_state():
+            return
+        super().set_state(state, pipeline)
 
 
 class InProcessQueue:

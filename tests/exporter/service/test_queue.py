@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from redis import Redis
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from exporter.service.queue import JobSpec, RqQueue
+from exporter.service.queue import JobSpec, RqQueue, RqWorker
 
 
 @pytest.fixture
@@ -35,3 +36,49 @@ def test_an_ended_job_is_not_pending(queue: RqQueue, status: JobStatus) -> None:
     assert queue.pending(job_id)
     Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer).set_status(status)
     assert queue.pending_many([job_id]) == set()
+
+
+class _Counting(Redis):
+    """Records the commands sent outside pipelines, with their first argument."""
+
+    sent: list[tuple[str, ...]]
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(tuple(str(a) for a in args[:3]))
+        return super().execute_command(*args, **options)
+
+
+def test_the_worker_runs_jobs_and_renews_its_key_once_not_per_job(
+    queue: RqQueue, redis_url: str
+) -> None:
+    connection = _Counting.from_url(redis_url)
+    connection.sent = []
+    jobs = [queue.queue.enqueue("builtins.len", "abcd", job_id=f"len-{uuid.uuid4()}")
+            for _ in range(5)]
+    worker = RqWorker([queue.queue], connection=connection, serializer=JSONSerializer)
+    worker.work(burst=True, with_scheduler=False)
+
+    for job in jobs:
+        job.refresh()
+        assert job.get_status() == JobStatus.FINISHED and job.return_value() == 4
+    renewals = [c for c in connection.sent if c[:3] == ("HSET", worker.key, "last_heartbeat")]
+    assert len(renewals) == 1  # rq alone sends three per job
+    states = [c for c in connection.sent if c[:3] == ("HSET", worker.key, "state")]
+    assert len(states) <= 2 * len(jobs) + 2  # busy, idle per job; no idle twice in a row
+
+
+def test_a_renewal_asking_for_a_longer_life_is_sent_at_once(redis_url: str) -> None:
+    connection = Redis.from_url(redis_url)
+    worker = RqWorker([RqQueue(connection, f"test-{uuid.uuid4().hex[:8]}").queue],
+                      connection=connection, serializer=JSONSerializer)
+    worker.register_birth()
+    try:
+        worker.heartbeat()
+        connection.hdel(worker.key, "last_heartbeat")
+        worker.heartbeat()  # within the slack: not sent
+        assert connection.hget(worker.key, "last_heartbeat") is None
+        worker.heartbeat(timeout=worker.worker_ttl * 10)  # a long job: sent
+        assert connection.hget(worker.key, "last_heartbeat") is not None
+        assert connection.ttl(worker.key) > worker.worker_ttl * 9
+    finally:
+        worker.register_death()
