@@ -92,14 +92,14 @@ def basis_problem(session: Session, context: ServiceContext, delivery: Delivery,
 
 
 DELIVERY_LEASE = Leased(Delivery, Delivery.attempt, Delivery.lease_until,
-                        Delivery.state == D.SENDING.value)
+                        running=Delivery.state == D.SENDING.value,
+                        free=Delivery.state.in_([D.PENDING.value, D.RETRY_WAIT.value]))
 
 
 def _claim(session: Session, context: ServiceContext, delivery_id: str, attempt: int,
            now: datetime) -> Delivery | None:
     delivery: Delivery | None = DELIVERY_LEASE.claim(
         session, delivery_id, attempt, now=now, seconds=context.settings.lease_seconds,
-        free=Delivery.state.in_([D.PENDING.value, D.RETRY_WAIT.value]),
         state=D.SENDING.value,
     )
     return delivery

@@ -19,7 +19,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, cast
 
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exporter.db.models import Package, Request
 from exporter.errors import BlobNotFound, EgneDataError, KeyringError
@@ -87,15 +89,15 @@ class _RoutedStage:
 
 
 ASSEMBLY_LEASE = Leased(Request, Request.assemble_attempt, Request.assemble_lease_until,
-                        Request.state == RequestState.ASSEMBLING.value)
+                        running=Request.state == RequestState.ASSEMBLING.value,
+                        free=(Request.state == RequestState.ASSEMBLING.value)
+                        & Request.assemble_lease_until.is_(None))
 
 
 def _claim(session: Session, context: ServiceContext, request_id: str, attempt: int,
            now: datetime) -> Request | None:
     request: Request | None = ASSEMBLY_LEASE.claim(
         session, request_id, attempt, now=now, seconds=context.settings.lease_seconds,
-        free=(Request.state == RequestState.ASSEMBLING.value)
-        & Request.assemble_lease_until.is_(None),
     )
     return request
 
@@ -179,10 +181,10 @@ def _results(request: Request) -> tuple[list[DatasetResult], dict[str, int]]:
 
 @contextlib.contextmanager
 def _locked_attempt(
-    context: ServiceContext, request_id: str, attempt: int
+    context: ServiceContext, request_id: str, attempt: int, *, related: bool = True
 ) -> Iterator[tuple[Session, Request | None]]:
     with context.sessions.begin() as session:
-        request = lock_request(session, request_id)
+        request = lock_request(session, request_id, related=related)
         if request is not None and (
             request.assemble_attempt != attempt or request.state != RequestState.ASSEMBLING.value
         ):
@@ -217,6 +219,12 @@ def _fail(context: ServiceContext, request_id: str, attempt: int, reason: str) -
                        now=datetime.now(UTC), detail={"reason": reason})
 
 
+_INSERT_PACKAGE = cast(Table, Package.__table__).insert()
+_RELEASE = (update(cast(Table, Request.__table__))
+            .where(Request.__table__.c.id == bindparam("request_id"))
+            .values(assemble_lease_until=None))
+
+
 def _finish(
     context: ServiceContext,
     request_id: str,
@@ -231,7 +239,7 @@ def _finish(
 ) -> None:
     now = datetime.now(UTC)
     old_key: str | None = None
-    with _locked_attempt(context, request_id, attempt) as (session, request):
+    with _locked_attempt(context, request_id, attempt, related=False) as (session, request):
         if request is None:
             log.warning("assemble %s attempt %d finished after losing its lease",
                         request_id, attempt)
@@ -241,19 +249,20 @@ def _finish(
                 old_key = request.package.blob_key
             session.delete(request.package)
             session.flush()
-        package = Package(id=package_id, request_id=request.id)
-        session.add(package)
-        package.blob_key, package.size = key, counted.size
-        package.sha256 = counted.hexdigest()
-        package.plain_size = plain_size
-        package.vault_recipient = str(keyring.current_recipient)
-        package.signing_key_id = keyring.public_key.key_id
-        package.complete, package.created_at, package.deleted_at = complete, now, None
-        package.expires_at = now + timedelta(days=context.settings.package_retention_days)
-        request.assemble_lease_until = None
+        package = {
+            "id": package_id, "request_id": request.id, "blob_key": key,
+            "size": counted.size, "sha256": counted.hexdigest(), "plain_size": plain_size,
+            "vault_recipient": str(keyring.current_recipient),
+            "signing_key_id": keyring.public_key.key_id, "complete": complete,
+            "created_at": now, "deleted_at": None,
+            "expires_at": now + timedelta(days=context.settings.package_retention_days),
+        }
+        session.execute(_INSERT_PACKAGE, package)
+        session.execute(_RELEASE, {"request_id": request.id})
+        set_committed_value(request, "assemble_lease_until", None)
         wanted = RequestState.READY if complete else RequestState.READY_WITH_GAPS
         transition(session, request, wanted, SYSTEM_ACTOR, now=now, detail={
-            "package": package.id, "size": package.size, "sha256": package.sha256,
+            "package": package_id, "size": counted.size, "sha256": package["sha256"],
             "generation": request.generation,
         })
     if old_key is not None:

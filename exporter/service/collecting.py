@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from exporter.connectors import Subject
@@ -77,7 +77,8 @@ def result_from_json(data: dict[str, Any]) -> DatasetResult:
 
 
 TASK_LEASE = Leased(SourceTask, SourceTask.attempt, SourceTask.lease_until,
-                    SourceTask.state == TaskState.RUNNING.value)
+                    running=SourceTask.state == TaskState.RUNNING.value,
+                    free=SourceTask.state == TaskState.PENDING.value)
 
 
 def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int,
@@ -86,7 +87,6 @@ def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int
     request. Locks are taken task first, then request, here and in :func:`_finish`."""
     task: SourceTask | None = TASK_LEASE.claim(
         session, task_id, attempt, now=now, seconds=context.settings.lease_seconds,
-        free=SourceTask.state == TaskState.PENDING.value,
         state=TaskState.RUNNING.value, started_at=now,
     )
     if task is None:
@@ -94,6 +94,23 @@ def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int
     request = lock_request(session, task.request_id, related=False)
     assert request is not None  # a task's request is never deleted
     return task, request
+
+
+_TASKS = cast(Table, SourceTask.__table__)
+# Built once (see exporter.service.requests): every collect job runs them.
+_END_TASK = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.attempt == bindparam("held_by"),
+           _TASKS.c.state == TaskState.RUNNING.value)
+    .values(state=bindparam("new_state"),
+            finished_at=bindparam("now", type_=_TASKS.c.finished_at.type),
+            lease_until=None, stage_attempt=bindparam("held_by"),
+            results=bindparam("new_results", type_=_TASKS.c.results.type),
+            records_fetched=bindparam("fetched"), records_accepted=bindparam("accepted"),
+            records_rejected=bindparam("rejected"), last_error=bindparam("gap"))
+    .returning(_TASKS.c.request_id, _TASKS.c.source_id)
+)
+_TASK_STATES = select(_TASKS.c.state).where(_TASKS.c.request_id == bindparam("request_id"))
 
 
 def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
@@ -154,20 +171,13 @@ def _finish(
     rejected = sum(r.rejected for r in results)
     with context.sessions.begin() as session:
         # Recorded only while this attempt still holds the task.
-        ended = session.execute(
-            update(SourceTask)
-            .where(SourceTask.id == task_id, SourceTask.attempt == attempt,
-                   SourceTask.state == TaskState.RUNNING.value)
-            .values(
-                state=(TaskState.FAILED if gap else TaskState.DONE).value,
-                finished_at=now, lease_until=None, stage_attempt=attempt,
-                results=[result_to_json(r) for r in results],
-                records_fetched=sum(r.fetched for r in results),
-                records_accepted=accepted, records_rejected=rejected, last_error=gap,
-            )
-            .returning(SourceTask.request_id, SourceTask.source_id)
-            .execution_options(synchronize_session=False)
-        ).one_or_none()
+        ended = session.execute(_END_TASK, {
+            "task_id": task_id, "held_by": attempt,
+            "new_state": (TaskState.FAILED if gap else TaskState.DONE).value,
+            "now": now, "new_results": [result_to_json(r) for r in results],
+            "fetched": sum(r.fetched for r in results),
+            "accepted": accepted, "rejected": rejected, "gap": gap,
+        }).one_or_none()
         if ended is None:
             log.warning("collect %s attempt %d finished after losing its lease", task_id, attempt)
             return
@@ -206,9 +216,7 @@ def _give_up(session: Session, context: ServiceContext, task: SourceTask, reques
 
 def maybe_start_assembly(session: Session, request: Request, now: datetime) -> Request | None:
     """If every task has ended, move the request to assembling (once) and return it."""
-    states = session.scalars(
-        select(SourceTask.state).where(SourceTask.request_id == request.id)
-    ).all()
+    states = session.scalars(_TASK_STATES, {"request_id": request.id}).all()
     if request.state != RequestState.COLLECTING.value or any(s not in ENDED for s in states):
         return None
     if transition(session, request, RequestState.ASSEMBLING, SYSTEM_ACTOR, now=now):

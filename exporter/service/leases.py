@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, bindparam, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from exporter.errors import EgneDataError
@@ -32,39 +32,62 @@ class LeaseLost(EgneDataError):
 @dataclass(frozen=True)
 class Leased:
     """Where a kind of work keeps its lease: the table, its attempt and lease columns,
-    and what a row held by a running attempt looks like."""
+    what a row held by a running attempt looks like, and what a row free to take
+    looks like."""
 
     model: type[Any]
     attempt: InstrumentedAttribute[int]
     lease_until: InstrumentedAttribute[datetime | None]
     running: ColumnElement[bool]
+    free: ColumnElement[bool]
+    _statements: dict[tuple[str, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def claim(self, session: Session, row_id: str, attempt: int, *, now: datetime,
-              seconds: float, free: ColumnElement[bool], **values: Any) -> Any | None:
-        """Take the row for ``attempt`` if it records ``attempt - 1`` and is ``free``
-        (or held by a running attempt whose lease ran out); the row, or None. One
-        statement: ``UPDATE … RETURNING``."""
-        taken = free | (self.running & (self.lease_until < now))
-        return session.scalars(
-            update(self.model)
-            .where(self.model.id == row_id, self.attempt == attempt - 1, taken)
-            .values({self.attempt.key: attempt,
-                     self.lease_until.key: now + timedelta(seconds=seconds), **values})
-            .returning(self.model)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        ).one_or_none()
+              seconds: float, **values: Any) -> Any | None:
+        """Take the row for ``attempt`` if it records ``attempt - 1`` and is free (or
+        held by a running attempt whose lease ran out), setting ``values``; the row, or
+        None. One statement: ``UPDATE … RETURNING``."""
+        statement = self._statement("claim", tuple(sorted(values)))
+        return session.scalars(statement, {
+            "row_id": row_id, "held_by": attempt - 1, "now": now, "new_attempt": attempt,
+            "until": now + timedelta(seconds=seconds),
+            **{f"set_{key}": value for key, value in values.items()},
+        }).one_or_none()
 
     def extend(self, session: Session, row_id: str, attempt: int, *, now: datetime,
                seconds: float, **values: Any) -> bool:
         """Extend ``attempt``'s lease (and set ``values``); False if it no longer holds
         the row."""
-        result = session.execute(
-            update(self.model)
-            .where(self.model.id == row_id, self.attempt == attempt, self.running)
-            .values({self.lease_until.key: now + timedelta(seconds=seconds), **values})
-            .execution_options(synchronize_session=False)
-        )
+        statement = self._statement("extend", tuple(sorted(values)))
+        result = session.execute(statement, {
+            "row_id": row_id, "held_by": attempt, "until": now + timedelta(seconds=seconds),
+            **{f"set_{key}": value for key, value in values.items()},
+        })
         return getattr(result, "rowcount", 0) == 1
+
+    def _statement(self, kind: str, keys: tuple[str, ...]) -> Any:
+        """Built once per kind and set of columns: SQLAlchemy finds a statement it has
+        seen without walking it again, which costs more than running it."""
+        statement = self._statements.get((kind, *keys))
+        if statement is not None:
+            return statement
+        table = self.model.__table__
+        sets = {key: bindparam(f"set_{key}", type_=table.c[key].type) for key in keys}
+        sets[self.lease_until.key] = bindparam("until", type_=self.lease_until.type)
+        where = [self.model.id == bindparam("row_id"), self.attempt == bindparam("held_by")]
+        if kind == "claim":
+            where.append(self.free | (self.running & (self.lease_until < bindparam(
+                "now", type_=self.lease_until.type))))
+            sets[self.attempt.key] = bindparam("new_attempt", type_=self.attempt.type)
+            statement = (update(self.model).where(*where).values(sets).returning(self.model)
+                         .execution_options(synchronize_session=False,
+                                            populate_existing=True))
+        else:
+            where.append(self.running)
+            statement = update(table).where(*where).values(sets)
+        self._statements[(kind, *keys)] = statement
+        return statement
 
 
 class Heartbeat:

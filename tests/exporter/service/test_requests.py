@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from exporter.cli.package import DEMO_CPR
 from exporter.cpr import Cpr
@@ -360,6 +360,24 @@ def test_request_rows_hold_the_state_machine(make_context: ContextFactory) -> No
     with context.sessions() as session:
         row = session.get(Request, request.id)
         assert row is not None and row.state == "received" and len(row.tasks) == 3
+
+
+def test_each_transition_writes_the_state_once(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("UPDATE requests SET state="):
+            writes.append(statement)
+
+    event.listen(context.engine, "before_cursor_execute", count)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    run_all(context, manual_queue(context))
+    event.remove(context.engine, "before_cursor_execute", count)
+    moves = [e for e in _events(context, request.id) if e != "request.received"
+             and e.startswith("request.")]
+    assert moves == ["request.collecting", "request.assembling", "request.ready"]
+    assert len(writes) == len(moves)
 
 
 def test_a_period_leaves_out_records_outside_it(
