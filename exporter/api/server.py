@@ -10,7 +10,7 @@ about as often as 8. The busier process then answered twice as slowly while the 
 idled.) The parent also restarts a process that dies and passes SIGTERM and SIGINT on,
 so each stops gracefully; a process whose parent is gone finishes and stops.
 
-Every connection gets ``TCP_NODELAY`` (:class:`NoDelayH11Protocol`). asyncio sets it
+Every connection gets ``TCP_NODELAY`` (:class:`NoDelayHttpToolsProtocol`). asyncio sets it
 only for sockets whose protocol is TCP by number, and a socket made as
 ``socket.socket(family)`` has protocol number 0: on such a listener an answer written
 as headers and then body waited for the client's delayed ACK, about 40 ms per request
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["HTTP_PROTOCOL", "NoDelayH11Protocol", "hand_over", "no_delay", "run_processes"]
+__all__ = ["HTTP_PROTOCOL", "NoDelayHttpToolsProtocol", "hand_over", "no_delay", "run_processes"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ _RESTART_PAUSE = 1.0  # seconds between restarts of a process that keeps dying
 READY = b"ready"
 _START_PATIENCE = 30.0  # seconds to wait for every process before listening with fewer
 
-HTTP_PROTOCOL = "exporter.api.server:NoDelayH11Protocol"
+HTTP_PROTOCOL = "exporter.api.server:NoDelayHttpToolsProtocol"
 """For ``uvicorn.run(http=...)``: an import string, so worker processes find it too."""
 
 
@@ -55,7 +55,7 @@ def no_delay(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class NoDelayH11Protocol(H11Protocol):
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol with ``TCP_NODELAY`` on each connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
