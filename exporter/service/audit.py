@@ -16,7 +16,7 @@ Details hold ids, counts and reasons, never record contents.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from exporter.db.models import AuditEvent, AuditHead
 
-__all__ = ["GENESIS", "Actor", "ChainCheck", "record", "seal", "seal_all", "verify_chain"]
+__all__ = ["GENESIS", "Actor", "ChainCheck", "event", "record", "record_all", "seal", "seal_all",
+           "verify_chain"]
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -74,6 +75,26 @@ def _canonical(seq: int, event: Any) -> dict[str, Any]:
     }
 
 
+def event(
+    actor: Actor,
+    action: str,
+    *,
+    request_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """An event as :func:`record_all` takes it."""
+    return {
+        "at": at or datetime.now(UTC),
+        "actor": actor.subject,
+        "actor_role": actor.role,
+        "on_behalf_of": actor.on_behalf_of,
+        "action": action,
+        "request_id": request_id,
+        "detail": dict(detail or {}),
+    }
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -87,15 +108,12 @@ def record(
 
     A Core insert, with no lock: the event joins the chain when it is sealed.
     """
-    session.execute(_INSERT, {
-        "at": at or datetime.now(UTC),
-        "actor": actor.subject,
-        "actor_role": actor.role,
-        "on_behalf_of": actor.on_behalf_of,
-        "action": action,
-        "request_id": request_id,
-        "detail": dict(detail or {}),
-    })
+    record_all(session, [event(actor, action, request_id=request_id, detail=detail, at=at)])
+
+
+def record_all(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append several events (made by :func:`event`) in the caller's transaction."""
+    session.execute(_INSERT, events if len(events) != 1 else events[0])
 
 
 def seal(session: Session, *, batch: int = 1000) -> int:

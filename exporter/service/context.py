@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from sqlalchemy import Engine
@@ -26,6 +26,9 @@ from exporter.profile import Profile, demo_profile_path, load_profile
 from exporter.service.queue import InProcessQueue, JobQueue, RqQueue, job_function
 from exporter.settings import Settings, get_settings
 from exporter.storage import BlobStore, blob_store_from_url
+
+if TYPE_CHECKING:
+    from exporter.service.intake import Intake
 
 __all__ = ["ServiceContext", "get_context", "set_context"]
 
@@ -41,6 +44,7 @@ class ServiceContext:
     blobs: BlobStore
     queue: JobQueue = field(init=False)
     _keyring: Keyring | None = field(default=None, init=False)
+    _intake: Intake | None = field(default=None, init=False)
 
     @classmethod
     def build(
@@ -71,6 +75,17 @@ class ServiceContext:
             self._keyring = Keyring.load(self.settings.effective_keys_dir)
         return self._keyring
 
+    @property
+    def intake(self) -> Intake:
+        """Where the API creates requests (:mod:`exporter.service.intake`)."""
+        if self._intake is None:
+            from exporter.service.intake import Intake
+
+            with _lock:
+                if self._intake is None:
+                    self._intake = Intake(self)
+        return self._intake
+
     def warm_up(self) -> None:
         """Do now, before taking work, what the first requests or jobs would otherwise
         wait for: configuring the ORM's mappers, and opening the database pool's
@@ -93,6 +108,8 @@ class ServiceContext:
             function(*args)
 
     def close(self) -> None:
+        if self._intake is not None:
+            self._intake.close()
         if isinstance(self.queue, InProcessQueue):
             self.queue.shutdown()
         self.engine.dispose()

@@ -1,8 +1,9 @@
 """Access requests: creating them, cancelling, extending deadlines, retrying a source.
 
 Each operation is one database transaction that changes state, appends to the audit
-log and commits; jobs are queued only after the commit, so a queue that loses a job
-loses nothing the reconciler cannot find again in the database.
+log and commits (new requests that arrive together may share one: see
+:mod:`exporter.service.intake`); jobs are queued only after the commit, so a queue that
+loses a job loses nothing the reconciler cannot find again in the database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,13 +35,16 @@ from exporter.service.queue import JobSpec
 __all__ = [
     "MAX_EXTENSION_MONTHS",
     "Conflict",
+    "NewRequest",
     "NotFound",
     "Scope",
     "add_months",
     "cancel_request",
     "collect_job_id",
     "create_request",
+    "create_requests",
     "extend_deadline",
+    "new_request",
     "retry_source",
     "scoped_profile",
     "transition",
@@ -157,7 +161,16 @@ def _check_scope(profile: Profile, scope: Scope) -> None:
         raise UnknownDataset("the period's start is after its end")
 
 
-def create_request(
+@dataclass
+class NewRequest:
+    """A request checked and made ready to store: its row, its tasks and who asked."""
+
+    request: Request
+    tasks: list[SourceTask]
+    actor: Actor
+
+
+def new_request(
     context: ServiceContext,
     actor: Actor,
     cpr: Cpr,
@@ -165,17 +178,10 @@ def create_request(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> tuple[Request, bool]:
-    """A new request and its source tasks, queued; or the earlier one for the same key.
-
-    Returns the request and whether it was created now. Reusing an idempotency key
-    for a different request body is a :class:`Conflict`.
-    """
+) -> NewRequest:
+    """Check ``scope`` against the profile (:class:`UnknownDataset`) and make the rows."""
     now = now or datetime.now(UTC)
     _check_scope(context.profile, scope)
-    body_hash = _body_hash(cpr, scope)
-    # A repeated Idempotency-Key is found by the unique constraint, at the insert below:
-    # looking first would cost every new request a round trip to the database.
     profile = scoped_profile(context.profile, scope.datasets)
     request = Request(
         id=str(uuid.uuid4()),
@@ -192,7 +198,7 @@ def create_request(
         generation=1,
         assemble_attempt=0,
         idempotency_key=idempotency_key,
-        body_hash=body_hash,
+        body_hash=_body_hash(cpr, scope),
     )
     tasks = [
         SourceTask(
@@ -202,28 +208,95 @@ def create_request(
         )
         for source in profile.sources
     ]
+    return NewRequest(request, tasks, actor)
+
+
+def create_request(
+    context: ServiceContext,
+    actor: Actor,
+    cpr: Cpr,
+    scope: Scope,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Request, bool]:
+    """A new request and its source tasks, queued; or the earlier one for the same key.
+
+    Returns the request and whether it was created now. Reusing an idempotency key
+    for a different request body is a :class:`Conflict`.
+    """
+    new = new_request(context, actor, cpr, scope, idempotency_key=idempotency_key, now=now)
+    return _create_one(context, new)
+
+
+def create_requests(
+    context: ServiceContext, news: Sequence[NewRequest]
+) -> list[tuple[Request, bool] | Exception]:
+    """Store and queue several new requests in one transaction; for each, what
+    :func:`create_request` would return or raise.
+
+    If the transaction fails (a repeated idempotency key, say), each request is stored
+    on its own, so each gets its own answer. If queueing fails, every request was
+    stored and each gets the error (the reconciler queues them later).
+    """
+    if len(news) == 1:
+        return [_outcome(context, news[0])]
     try:
         with context.sessions.begin() as session:
-            # Core inserts: the ORM's unit of work costs more than the rows themselves
-            # on this path, which every new request takes.
-            session.execute(_INSERT_REQUEST, _row(request))
-            session.execute(_INSERT_TASK, [_row(task) for task in tasks])
-            audit.record(
-                session, actor, "request.received", request_id=request.id,
-                detail={"datasets": request.datasets, "sources": [t.source_id for t in tasks]},
-                at=now,
-            )
+            _insert(session, news)
+    except SQLAlchemyError:
+        return [_outcome(context, new) for new in news]
+    _stored(context, news)
+    return [(new.request, True) for new in news]
+
+
+def _outcome(context: ServiceContext, new: NewRequest) -> tuple[Request, bool] | Exception:
+    try:
+        return _create_one(context, new)
+    except Exception as exc:  # handed to the caller who asked
+        return exc
+
+
+def _create_one(context: ServiceContext, new: NewRequest) -> tuple[Request, bool]:
+    request = new.request
+    try:
+        with context.sessions.begin() as session:
+            _insert(session, [new])
     except IntegrityError:
-        if idempotency_key is None:
+        # A repeated Idempotency-Key is found by the unique constraint: looking first
+        # would cost every new request a round trip to the database.
+        if request.idempotency_key is None:
             raise
-        earlier = _by_idempotency_key(context, actor.subject, idempotency_key, body_hash)
+        earlier = _by_idempotency_key(context, request.requested_by,
+                                      request.idempotency_key, request.body_hash or "")
         if earlier is None:
             raise
         return earlier, False
-    set_committed_value(request, "tasks", tasks)
-    set_committed_value(request, "package", None)
-    context.queue.enqueue_many([collect_job(context, task) for task in tasks])
+    _stored(context, [new])
     return request, True
+
+
+def _insert(session: Session, news: Sequence[NewRequest]) -> None:
+    # Core inserts: the ORM's unit of work costs more than the rows themselves on this
+    # path, which every new request takes.
+    session.execute(_INSERT_REQUEST, [_row(new.request) for new in news])
+    session.execute(_INSERT_TASK, [_row(task) for new in news for task in new.tasks])
+    audit.record_all(session, [
+        audit.event(new.actor, "request.received", request_id=new.request.id,
+                    detail={"datasets": new.request.datasets,
+                            "sources": [t.source_id for t in new.tasks]},
+                    at=new.request.received_at)
+        for new in news
+    ])
+
+
+def _stored(context: ServiceContext, news: Sequence[NewRequest]) -> None:
+    """After the commit: mark the rows as stored, and queue their collect jobs."""
+    for new in news:
+        set_committed_value(new.request, "tasks", new.tasks)
+        set_committed_value(new.request, "package", None)
+    context.queue.enqueue_many(
+        [collect_job(context, task) for new in news for task in new.tasks])
 
 
 def _table(model: type[Request] | type[SourceTask]) -> Table:

@@ -17,7 +17,7 @@ from exporter.db.models import Request as RequestRow
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.service.lifecycle import ACTIVE, RequestState
-from exporter.service.requests import NotFound, create_request, extend_deadline, retry_source
+from exporter.service.requests import NotFound, extend_deadline, new_request, retry_source
 
 router = APIRouter(prefix="/v1/caseworker/requests", tags=["caseworker"])
 BASE = "/v1/caseworker/requests"
@@ -36,16 +36,16 @@ def _public(context: ServiceContext, request_id: str) -> RequestPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
-def create(
+async def create(
     body: CaseworkerRequestCreate, principal: CaseworkerDep, context: ContextDep,
     response: Response, idempotency_key: IdempotencyKey = None,
 ) -> RequestPublic:
     """Register an access request on a citizen's behalf (e.g. one made by letter)."""
     cpr = Cpr.parse(body.cpr)
-    row, created = create_request(
+    row, created = await context.intake.create(new_request(
         context, _actor(principal.subject, principal.role.value), cpr, scope_of(body),
         idempotency_key=idempotency_key,
-    )
+    ))
     if created:
         REQUESTS_CREATED.labels(role=principal.role.value).inc()
     else:

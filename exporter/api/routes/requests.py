@@ -19,7 +19,7 @@ from exporter.db.models import Request as RequestRow
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
-from exporter.service.requests import NotFound, Scope, cancel_request, create_request
+from exporter.service.requests import NotFound, Scope, cancel_request, new_request
 
 router = APIRouter(prefix="/v1/requests", tags=["citizen"])
 BASE = "/v1/requests"
@@ -51,13 +51,14 @@ def own_request(context: ServiceContext, request_id: str, cpr_digits: str) -> Re
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
-def create(
+async def create(
     body: RequestCreate, principal: CitizenDep, context: ContextDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> RequestPublic:
     """Ask for a package of your own data. Repeat with the same Idempotency-Key safely."""
-    row, created = create_request(context, _actor(principal.subject), principal.cpr,
-                                  scope_of(body), idempotency_key=idempotency_key)
+    row, created = await context.intake.create(new_request(
+        context, _actor(principal.subject), principal.cpr, scope_of(body),
+        idempotency_key=idempotency_key))
     if created:
         REQUESTS_CREATED.labels(role="citizen").inc()
     else:
