@@ -25,7 +25,7 @@ from exporter.api.routes import (
     services,
 )
 from exporter.service.background import Background
-from exporter.service.context import ServiceContext
+from exporter.service.context import ServiceContext, freeze_startup_objects
 
 __all__ = ["app_from_settings", "create_app"]
 
@@ -131,13 +131,19 @@ async def _warm_routes(app: ASGIApp) -> None:
     await app(scope, receive, send)
 
 
-def create_app(context: ServiceContext, *, run_background: bool = True) -> FastAPI:
+def create_app(
+    context: ServiceContext, *, run_background: bool = True, server: bool = False
+) -> FastAPI:
     """The API over ``context``; with ``run_background``, also this process's reconciler
-    and audit sealer (:mod:`exporter.service.background`)."""
+    and audit sealer (:mod:`exporter.service.background`). ``server``: the app is all
+    this process runs (``egnedata serve``), so what it made while starting may be frozen
+    (:func:`~exporter.service.context.freeze_startup_objects`)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(context.warm_up)
         await _warm_routes(app)
+        if server:
+            freeze_startup_objects()
         background = Background(context) if run_background else None
         try:
             yield
@@ -176,4 +182,4 @@ def app_from_settings() -> FastAPI:
 
     context = ServiceContext.build(get_settings(), migrate=False)
     set_context(context)
-    return create_app(context)
+    return create_app(context, server=True)

@@ -81,7 +81,7 @@ def serve(
             raise typer.Exit(code=2) from None
         return
     try:
-        uvicorn.run(create_app(context), host=host, port=port, log_level=log_level,
+        uvicorn.run(create_app(context, server=True), host=host, port=port, log_level=log_level,
                     access_log=False, http=HTTP_PROTOCOL)
     finally:
         context.close()
@@ -100,7 +100,7 @@ def worker(
     from rq.serializers import JSONSerializer
 
     from exporter.service.background import Background
-    from exporter.service.context import ServiceContext, set_context
+    from exporter.service.context import ServiceContext, freeze_startup_objects, set_context
     from exporter.service.queue import RqQueue, RqWorker
 
     settings = _settings()
@@ -123,6 +123,7 @@ def worker(
     background = Background(context)
     rq_worker = RqWorker([context.queue.queue], connection=context.queue.connection,
                          serializer=JSONSerializer)
+    freeze_startup_objects()
     try:
         rq_worker.work(burst=burst, with_scheduler=False, logging_level=log_level.upper())
     finally:

@@ -8,6 +8,7 @@ the jobs on its own in-process queue with the same context.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -30,7 +31,7 @@ from exporter.storage import BlobStore, blob_store_from_url
 if TYPE_CHECKING:
     from exporter.service.intake import Intake
 
-__all__ = ["ServiceContext", "get_context", "set_context"]
+__all__ = ["ServiceContext", "freeze_startup_objects", "get_context", "set_context"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,19 @@ class ServiceContext:
         if isinstance(self.queue, InProcessQueue):
             self.queue.shutdown()
         self.engine.dispose()
+
+
+def freeze_startup_objects() -> None:
+    """Put every object made so far (modules, compiled statements and templates, the
+    warm-up's connections) out of the cyclic garbage collector's reach, for a process
+    that has started and is about to take work.
+
+    Python's full collections otherwise walk all of them, again and again, with every
+    thread stopped: a server taking 450 requests/s stalled for about 110 ms every 3 s,
+    which was most of its p99 latency. Objects made later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 _local = threading.local()

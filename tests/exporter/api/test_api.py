@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import time
 import zipfile
@@ -317,3 +318,14 @@ def test_unknown_routes_and_methods_are_problems(client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/v1/openapi.json").json()
     assert "/v1/requests/{request_id}/package" in spec["paths"]
+
+
+def test_a_server_freezes_what_it_made_while_starting(context: ServiceContext) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(context, run_background=False)):
+            assert gc.get_freeze_count() == 0  # an app inside something else: not its call
+        with TestClient(create_app(context, run_background=False, server=True)):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before
