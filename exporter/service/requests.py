@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -235,17 +235,20 @@ def create_requests(
     """Store and queue several new requests in one transaction; for each, what
     :func:`create_request` would return or raise.
 
-    If the transaction fails (a repeated idempotency key, say), each request is stored
-    on its own, so each gets its own answer. If queueing fails, every request was
-    stored and each gets the error (the reconciler queues them later).
+    If one of the rows is refused (a repeated idempotency key, say), each request is
+    stored on its own, so each gets its own answer. If the database fails otherwise (it
+    is down, say), each gets that error, without trying each again. If queueing fails,
+    every request was stored and each gets the error (the reconciler queues them later).
     """
     if len(news) == 1:
         return [_outcome(context, news[0])]
     try:
         with context.sessions.begin() as session:
             _insert(session, news)
-    except SQLAlchemyError:
+    except (IntegrityError, DataError):
         return [_outcome(context, new) for new in news]
+    except SQLAlchemyError as exc:
+        return [exc] * len(news)
     _stored(context, news)
     return [(new.request, True) for new in news]
 

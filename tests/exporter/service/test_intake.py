@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from exporter.cpr import Cpr
 from exporter.db.models import Request, SourceTask
+from exporter.service import requests
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.service.intake import Intake
@@ -139,6 +141,28 @@ def test_a_queue_that_fails_is_reported_and_the_requests_are_kept(
     gate._enqueue = working  # type: ignore[method-assign]
     later = datetime.now(UTC) + timedelta(seconds=5)
     assert reconcile(context, now=later).collects == 15
+    intake.close()
+
+
+def test_a_database_that_fails_fails_the_batch_without_trying_each_again(
+    make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = make_context(manual=True)
+    intake, gate, first = _held(context)
+    tries: list[int] = []
+
+    def down(_session: object, news: list[NewRequest]) -> None:
+        tries.append(len(news))
+        raise OperationalError("INSERT", {}, ConnectionError("the server closed"))
+
+    monkeypatch.setattr(requests, "_insert", down)
+    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
+    gate.open.set()
+    assert first.result(10)[1]
+    for future in waiting:
+        with pytest.raises(OperationalError):
+            future.result(10)
+    assert tries == [4]
     intake.close()
 
 
