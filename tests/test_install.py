@@ -65,3 +65,13 @@ def test_wheel_has_its_data_and_runs_the_demo(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert list((tmp_path / "out").glob("*.zip.age"))
+
+
+@pytest.mark.slow
+def test_the_demo_script_passes_its_options_on(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), "--out", str(tmp_path / "out"), "--cases", "2"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list((tmp_path / "out").glob("*.zip.age"))
