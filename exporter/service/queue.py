@@ -144,8 +144,9 @@ class RqWorker(SimpleWorker):
         if pipeline is None and until <= self._alive_until + self.BEAT_SLACK:
             return
         super().heartbeat(timeout, pipeline)
-        if pipeline is None:
-            self._alive_until = until
+        # An expiry replaces the one before, shorter or not (rq sends a job's own,
+        # shorter one through a pipeline as the job starts).
+        self._alive_until = until
 
     def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
         if pipeline is None and state == self.get_state():
