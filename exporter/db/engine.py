@@ -4,6 +4,9 @@ SQLite is opened in WAL mode and every transaction begins ``IMMEDIATE``: writers
 on the database lock at the start of a transaction instead of failing half-way, which
 is what the compare-and-set updates of the job functions rely on. Engines are made per
 process (``make_engine``); a forked worker never reuses its parent's connections.
+
+Errors never show a statement's parameters: they hold CPR numbers and other personal
+data, and errors end up in logs.
 """
 
 from __future__ import annotations
@@ -40,13 +43,15 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}
+            parsed, connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
         )
         _sqlite_setup(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

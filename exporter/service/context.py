@@ -35,6 +35,10 @@ __all__ = ["ServiceContext", "freeze_startup_objects", "get_context", "set_conte
 
 log = logging.getLogger(__name__)
 
+REDIS_TIMEOUT = 10.0
+"""Seconds a Redis command may take before it fails, rather than hold up the caller for
+good (a worker lengthens it for its blocking wait for jobs)."""
+
 
 @dataclass
 class ServiceContext:
@@ -64,7 +68,9 @@ class ServiceContext:
             blobs=blob_store_from_url(settings.effective_blob_url),
         )
         if settings.redis_url:
-            context.queue = RqQueue(Redis.from_url(settings.redis_url), settings.queue_name)
+            redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
+                                   socket_connect_timeout=REDIS_TIMEOUT)
+            context.queue = RqQueue(redis, settings.queue_name)
         else:
             context.queue = InProcessQueue(settings.inprocess_workers, context.run_job)
         return context

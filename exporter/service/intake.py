@@ -51,26 +51,34 @@ class Intake:
         return await asyncio.wrap_future(self.submit(new))
 
     def submit(self, new: NewRequest) -> Future[tuple[Request, bool]]:
-        """Queue ``new`` for storing; its future ends as :meth:`create` does."""
+        """Queue ``new`` for storing; its future ends as :meth:`create` does. A caller
+        that cancels the future before its turn comes is not stored."""
         future: Future[tuple[Request, bool]] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the intake is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="egnedata-intake",
-                                                daemon=True)
-                self._thread.start()
             self._waiting.put((new, future))
+            if self._thread is None:
+                self._start()
         return future
 
-    def close(self) -> None:
-        """Store what is waiting, then stop the thread."""
+    def _start(self) -> None:
+        """Start the thread (the lock held)."""
+        thread = threading.Thread(target=self._run, name="egnedata-intake", daemon=True)
+        thread.start()
+        self._thread = thread
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Store what is waiting, then stop the thread (waiting ``timeout`` at most)."""
         with self._lock:
             self._closed = True
             thread = self._thread
-        if thread is not None:
+        if thread is not None and thread.is_alive():
             self._waiting.put(None)
-            thread.join()
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the intake thread is still storing requests after %.0f s",
+                            timeout)
 
     def _run(self) -> None:
         stopping = False
@@ -88,14 +96,27 @@ class Intake:
                     stopping = True
                     break
                 batch.append(item)
-            self._store(batch)
+            # A caller who has given up (a cancelled future) is not stored.
+            batch = [(new, f) for new, f in batch if f.set_running_or_notify_cancel()]
+            try:
+                self._store(batch)
+            except BaseException as exc:  # no caller is left waiting forever
+                with self._lock:
+                    self._thread = None
+                    if not self._waiting.empty():
+                        self._start()  # for those queued meanwhile
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
 
     def _store(self, batch: list[_Item]) -> None:
+        if not batch:
+            return
         try:
             outcomes = create_requests(self._context, [new for new, _ in batch])
-        except Exception as exc:  # queueing failed: every one was stored, and is told
-            log.warning("%d new requests stored but not queued (%s); the reconciler "
-                        "queues them", len(batch), type(exc).__name__)
+        except Exception as exc:
+            log.exception("storing %d new requests failed", len(batch))
             outcomes = [exc] * len(batch)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -49,6 +50,8 @@ __all__ = [
     "scoped_profile",
     "transition",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_EXTENSION_MONTHS = 2
 """GDPR Art. 12(3): one month, extendable by two further months."""
@@ -235,21 +238,27 @@ def create_requests(
     """Store and queue several new requests in one transaction; for each, what
     :func:`create_request` would return or raise.
 
-    If one of the rows is refused (a repeated idempotency key, say), each request is
-    stored on its own, so each gets its own answer. If the database fails otherwise (it
-    is down, say), each gets that error, without trying each again. If queueing fails,
-    every request was stored and each gets the error (the reconciler queues them later).
+    If the transaction fails for any reason but a lost connection (a repeated
+    idempotency key, a deadlock with another batch), each request is stored on its own,
+    so each gets its own answer. If the connection was lost, each gets that error. If
+    queueing fails, every request was stored and each gets the error (the reconciler
+    queues them later).
     """
     if len(news) == 1:
         return [_outcome(context, news[0])]
     try:
         with context.sessions.begin() as session:
             _insert(session, news)
-    except (IntegrityError, DataError):
-        return [_outcome(context, new) for new in news]
     except SQLAlchemyError as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return [exc] * len(news)
+        return [_outcome(context, new) for new in news]
+    try:
+        _stored(context, news)
+    except Exception as exc:  # handed to every caller in the batch
+        log.warning("%d new requests were stored but queueing their jobs failed (%s); "
+                    "the reconciler queues them", len(news), type(exc).__name__)
         return [exc] * len(news)
-    _stored(context, news)
     return [(new.request, True) for new in news]
 
 

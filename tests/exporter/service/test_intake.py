@@ -144,7 +144,7 @@ def test_a_queue_that_fails_is_reported_and_the_requests_are_kept(
     intake.close()
 
 
-def test_a_database_that_fails_fails_the_batch_without_trying_each_again(
+def test_a_lost_connection_fails_the_batch_without_trying_each_again(
     make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     context = make_context(manual=True)
@@ -153,7 +153,8 @@ def test_a_database_that_fails_fails_the_batch_without_trying_each_again(
 
     def down(_session: object, news: list[NewRequest]) -> None:
         tries.append(len(news))
-        raise OperationalError("INSERT", {}, ConnectionError("the server closed"))
+        raise OperationalError("INSERT", {}, ConnectionError("the server closed"),
+                               connection_invalidated=True)
 
     monkeypatch.setattr(requests, "_insert", down)
     waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
@@ -163,6 +164,61 @@ def test_a_database_that_fails_fails_the_batch_without_trying_each_again(
         with pytest.raises(OperationalError):
             future.result(10)
     assert tries == [4]
+    intake.close()
+
+
+def test_a_batch_that_deadlocks_is_stored_one_by_one(
+    make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = make_context(manual=True)
+    intake, gate, first = _held(context)
+    insert = requests._insert
+
+    def deadlock_when_batched(session: Any, news: list[NewRequest]) -> None:
+        if len(news) > 1:
+            raise OperationalError("INSERT", {}, RuntimeError("deadlock detected"))
+        insert(session, news)
+
+    monkeypatch.setattr(requests, "_insert", deadlock_when_batched)
+    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
+    gate.open.set()
+    assert all(future.result(10)[1] for future in [first, *waiting])
+    assert _count(context, Request) == 5
+    intake.close()
+
+
+def test_a_caller_who_gave_up_is_not_stored_and_the_rest_are(
+    make_context: ContextFactory,
+) -> None:
+    context = make_context(manual=True)
+    intake, gate, first = _held(context)
+    gone = intake.submit(_new(context, CPRS[1]))
+    assert gone.cancel()  # as asyncio does for a cancelled await
+    kept = intake.submit(_new(context, CPRS[2]))
+    gate.open.set()
+    assert first.result(10)[1] and kept.result(10)[1]
+    assert intake.submit(_new(context, CPRS[3])).result(10)[1]  # still taking requests
+    assert _count(context, Request) == 3
+    intake.close()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_thread_that_died_is_replaced_and_its_callers_are_told(
+    make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from exporter.service import intake as intake_module
+
+    context = make_context(manual=True)
+    intake = Intake(context)
+
+    def die(_context: object, _news: object) -> None:
+        raise SystemExit("stopped")
+
+    monkeypatch.setattr(intake_module, "create_requests", die)
+    with pytest.raises(SystemExit):
+        intake.submit(_new(context, CPRS[0])).result(10)
+    monkeypatch.undo()
+    assert intake.submit(_new(context, CPRS[1])).result(10)[1]
     intake.close()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
 
 from exporter.cli.package import DEMO_CPR
 from exporter.cpr import Cpr
@@ -360,6 +361,17 @@ def test_request_rows_hold_the_state_machine(make_context: ContextFactory) -> No
     with context.sessions() as session:
         row = session.get(Request, request.id)
         assert row is not None and row.state == "received" and len(row.tasks) == 3
+
+
+def test_database_errors_do_not_show_personal_data(make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    with context.sessions() as session:
+        row = {c.key: getattr(session.get(Request, request.id), c.key)
+               for c in Request.__table__.columns}
+    with pytest.raises(IntegrityError) as refused, context.sessions.begin() as session:
+        session.execute(Request.__table__.insert(), row)  # the same id again
+    assert Cpr.parse(DEMO_CPR).digits not in str(refused.value)
 
 
 def test_each_transition_writes_the_state_once(make_context: ContextFactory) -> None:
