@@ -19,11 +19,11 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from exporter.db.models import Package, Request
+from exporter.db.models import Package, Request, table_of
 from exporter.errors import BlobNotFound, EgneDataError, KeyringError
 from exporter.keys import Keyring
 from exporter.pipeline.assemble import assemble
@@ -219,9 +219,9 @@ def _fail(context: ServiceContext, request_id: str, attempt: int, reason: str) -
                        now=datetime.now(UTC), detail={"reason": reason})
 
 
-_INSERT_PACKAGE = cast(Table, Package.__table__).insert()
-_RELEASE = (update(cast(Table, Request.__table__))
-            .where(Request.__table__.c.id == bindparam("request_id"))
+_INSERT_PACKAGE = table_of(Package).insert()
+_REQUESTS = table_of(Request)
+_RELEASE = (update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id"))
             .values(assemble_lease_until=None))
 
 

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from exporter.db.models import AuditEvent, AuditHead
+from exporter.db.models import AuditEvent, AuditHead, table_of
 
 __all__ = ["GENESIS", "Actor", "ChainCheck", "event", "record", "record_all", "seal", "seal_all",
            "verify_chain"]
@@ -47,8 +47,8 @@ class Actor:
 SYSTEM_ACTOR = Actor(SYSTEM, SYSTEM)
 
 
-_EVENTS = cast(Table, AuditEvent.__table__)
-_HEADS = cast(Table, AuditHead.__table__)
+_EVENTS = table_of(AuditEvent)
+_HEADS = table_of(AuditHead)
 _INSERT = _EVENTS.insert()
 _SEAL = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
          .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev_hash"),

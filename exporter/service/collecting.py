@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
-from exporter.db.models import Request, SourceTask
+from exporter.db.models import Request, SourceTask, table_of
 from exporter.pipeline.collect import DatasetResult, Progress, collect_source
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
@@ -96,7 +96,7 @@ def _claim(session: Session, context: ServiceContext, task_id: str, attempt: int
     return task, request
 
 
-_TASKS = cast(Table, SourceTask.__table__)
+_TASKS = table_of(SourceTask)
 # Built once (see exporter.service.requests): every collect job runs them.
 _END_TASK = (
     update(_TASKS)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from exporter.db.models import table_of
 from exporter.errors import EgneDataError
 
 __all__ = ["Heartbeat", "LeaseLost", "Leased"]
@@ -72,7 +73,7 @@ class Leased:
         statement = self._statements.get((kind, *keys))
         if statement is not None:
             return statement
-        table = self.model.__table__
+        table = table_of(self.model)
         sets = {key: bindparam(f"set_{key}", type_=table.c[key].type) for key in keys}
         sets[self.lease_until.key] = bindparam("until", type_=self.lease_until.type)
         where = [self.model.id == bindparam("row_id"), self.attempt == bindparam("held_by")]

@@ -15,16 +15,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exporter.cpr import Cpr
-from exporter.db.models import Request, SourceTask
+from exporter.db.models import Request, SourceTask, table_of
 from exporter.errors import EgneDataError
 from exporter.profile import Profile
 from exporter.service import audit
@@ -311,15 +311,11 @@ def _stored(context: ServiceContext, news: Sequence[NewRequest]) -> None:
         [collect_job(context, task) for new in news for task in new.tasks])
 
 
-def _table(model: type[Request] | type[SourceTask]) -> Table:
-    return cast(Table, model.__table__)
-
-
-_INSERT_REQUEST = _table(Request).insert()
-_INSERT_TASK = _table(SourceTask).insert()
+_INSERT_REQUEST = table_of(Request).insert()
+_INSERT_TASK = table_of(SourceTask).insert()
 # The statements every job runs are built once: SQLAlchemy then finds their compiled
 # form without walking a new statement each time, which cost more than running it.
-_REQUESTS = _table(Request)
+_REQUESTS = table_of(Request)
 _TRANSITION = (
     update(_REQUESTS)
     .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.state == bindparam("current"))
@@ -331,7 +327,7 @@ _LOCK_REQUEST_ALONE = _LOCK_REQUEST.options(lazyload("*"))
 
 
 def _row(obj: Request | SourceTask) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in _table(type(obj)).columns}
+    return {c.key: getattr(obj, c.key) for c in table_of(type(obj)).columns}
 
 
 def _by_idempotency_key(
