@@ -65,6 +65,13 @@ def _held(context: ServiceContext) -> tuple[Intake, _Gate, Future[tuple[Request,
     return intake, gate, first
 
 
+def _one_batch(context: ServiceContext, intake: Intake, gate: _Gate) -> list[Future[Any]]:
+    """Four requests submitted while the thread is held, then let go: one batch."""
+    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
+    gate.open.set()
+    return waiting
+
+
 def _commits(context: ServiceContext) -> list[int]:
     commits: list[int] = []
     event.listen(context.engine, "commit", lambda _conn: commits.append(1))
@@ -130,8 +137,7 @@ def test_a_queue_that_fails_is_reported_and_the_requests_are_kept(
         raise ConnectionError("redis is gone")
 
     working, gate._enqueue = gate._enqueue, refuse  # type: ignore[method-assign]
-    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
-    gate.open.set()
+    waiting = _one_batch(context, intake, gate)
     for future in [first, *waiting]:
         with pytest.raises(ConnectionError):
             future.result(10)
@@ -157,8 +163,7 @@ def test_a_lost_connection_fails_the_batch_without_trying_each_again(
                                connection_invalidated=True)
 
     monkeypatch.setattr(requests, "_insert", down)
-    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
-    gate.open.set()
+    waiting = _one_batch(context, intake, gate)
     assert first.result(10)[1]
     for future in waiting:
         with pytest.raises(OperationalError):
@@ -180,8 +185,7 @@ def test_a_batch_that_deadlocks_is_stored_one_by_one(
         insert(session, news)
 
     monkeypatch.setattr(requests, "_insert", deadlock_when_batched)
-    waiting = [intake.submit(_new(context, cpr)) for cpr in CPRS[1:5]]
-    gate.open.set()
+    waiting = _one_batch(context, intake, gate)
     assert all(future.result(10)[1] for future in [first, *waiting])
     assert _count(context, Request) == 5
     intake.close()
