@@ -108,12 +108,12 @@ def record(
 
     A Core insert, with no lock: the event joins the chain when it is sealed.
     """
-    record_all(session, [event(actor, action, request_id=request_id, detail=detail, at=at)])
+    session.execute(_INSERT, event(actor, action, request_id=request_id, detail=detail, at=at))
 
 
 def record_all(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """Append several events (made by :func:`event`) in the caller's transaction."""
-    session.execute(_INSERT, events if len(events) != 1 else events[0])
+    session.execute(_INSERT, list(events))
 
 
 def seal(session: Session, *, batch: int = 1000) -> int:
