@@ -311,11 +311,11 @@ def _stored(context: ServiceContext, news: Sequence[NewRequest]) -> None:
         [collect_job(context, task) for new in news for task in new.tasks])
 
 
-_INSERT_REQUEST = table_of(Request).insert()
+_REQUESTS = table_of(Request)
+_INSERT_REQUEST = _REQUESTS.insert()
 _INSERT_TASK = table_of(SourceTask).insert()
 # The statements every job runs are built once: SQLAlchemy then finds their compiled
 # form without walking a new statement each time, which cost more than running it.
-_REQUESTS = table_of(Request)
 _TRANSITION = (
     update(_REQUESTS)
     .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.state == bindparam("current"))
