@@ -24,6 +24,7 @@ writing plaintext.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import stat
@@ -148,6 +149,19 @@ class Keyring:
     @property
     def public_key(self) -> minisign.PublicKey:
         return self.signing_key.public_key
+
+    def seal(self, plain: bytes) -> bytes:
+        """``plain`` age-encrypted to the current vault key: small values kept at rest
+        in the database (credentials, a cached overview)."""
+        out = io.BytesIO()
+        age.encrypt(io.BytesIO(plain), out, [self.current_recipient])
+        return out.getvalue()
+
+    def unseal(self, sealed: bytes) -> bytes:
+        """What :meth:`seal` sealed, with any vault identity (keys rotate)."""
+        out = io.BytesIO()
+        age.decrypt(io.BytesIO(sealed), out, self.vault_identities)
+        return out.getvalue()
 
     @classmethod
     def load(cls, directory: Path) -> Keyring:

@@ -12,14 +12,24 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_TOKEN_SECRET", "Settings", "get_settings"]
+__all__ = ["DEV_TOKEN_SECRET", "LEVELS_OF_ASSURANCE", "Settings", "get_settings"]
 
 DEV_TOKEN_SECRET = "development-only-token-secret-change-me"  # noqa: S105
 _DATA = Path("egnedata-data")
+
+LEVELS_OF_ASSURANCE = ("Low", "Substantial", "High")
+"""NSIS assurance levels, weakest first (NemLog-in's ``.../nsis/loa`` values)."""
+LevelOfAssurance = Literal["Low", "Substantial", "High"]
+
+_PRIVILEGE_RIGHTS: dict[str, tuple[str, ...]] = {
+    "urn:dk:egnedata:privilege:request": ("request",),
+    "urn:dk:egnedata:privilege:push": ("push",),
+}
 
 
 class Settings(BaseSettings):
@@ -52,6 +62,44 @@ class Settings(BaseSettings):
     delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
     delivery_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # The citizen's front door: its address, login (OpenID Connect) and sessions.
+    public_url: str = "http://127.0.0.1:8000"
+    login_issuer: str = ""
+    login_client_id: str = ""
+    login_client_auth: Literal["private_key_jwt", "client_secret_basic"] = "private_key_jwt"
+    login_client_key: Path | None = None
+    login_client_secret: SecretStr | None = None
+    login_scopes: str = "openid profile"
+    login_algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    login_cpr_claim: str = "dk.cpr"
+    login_loa_claim: str = "https://data.gov.dk/concept/core/nsis/loa"
+    login_min_loa: LevelOfAssurance = "Substantial"
+    login_name_claim: str = "name"
+    login_privileges_claim: str = ""
+    login_privilege_rights: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(_PRIVILEGE_RIGHTS))
+    login_clock_skew_seconds: int = Field(default=60, ge=0, le=300)
+    login_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    login_metadata_ttl_seconds: int = Field(default=3600, ge=10)
+    login_jwks_refresh_seconds: int = Field(default=30, ge=1)
+    session_idle_minutes: int = Field(default=15, ge=1, le=240)
+    session_absolute_hours: int = Field(default=8, ge=1, le=24)
+    session_warning_seconds: int = Field(default=120, ge=20, le=600)
+    portal_post_limit: int = Field(default=30, ge=1, le=10_000)
+    overview_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    overview_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    @field_validator("public_url", "login_issuer")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname \
+                    or parts.query or parts.fragment:
+                raise ValueError("must be an absolute http(s) URL without query or fragment")
+        return value
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Self:
         if (
@@ -63,7 +111,35 @@ class Settings(BaseSettings):
             )
         if len(self.token_secret.get_secret_value()) < 32:
             raise ValueError("EGNEDATA_TOKEN_SECRET must be at least 32 characters")
+        if self.environment != "development":
+            for name in ("public_url", "login_issuer"):
+                value = getattr(self, name)
+                if value and not value.startswith("https://"):
+                    raise ValueError(f"EGNEDATA_{name.upper()} must be https outside development")
+        if self.login_issuer:
+            if not self.login_client_id:
+                raise ValueError("EGNEDATA_LOGIN_CLIENT_ID must be set with EGNEDATA_LOGIN_ISSUER")
+            if self.login_client_auth == "private_key_jwt" and self.login_client_key is None:
+                raise ValueError("private_key_jwt needs EGNEDATA_LOGIN_CLIENT_KEY (a JWK file; "
+                                 "egnedata login keygen makes one)")
+            if self.login_client_auth == "client_secret_basic" \
+                    and self.login_client_secret is None:
+                raise ValueError("client_secret_basic needs EGNEDATA_LOGIN_CLIENT_SECRET")
+        unknown = [a for a in self.login_algorithms if a not in _SIGNING_ALGORITHMS]
+        if unknown or not self.login_algorithms:
+            raise ValueError(f"login_algorithms takes some of {', '.join(_SIGNING_ALGORITHMS)}")
+        rights = {r for values in self.login_privilege_rights.values() for r in values}
+        if rights - {"request", "push"}:
+            raise ValueError("login_privilege_rights maps privileges to request and push")
         return self
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def login_configured(self) -> bool:
+        return bool(self.login_issuer)
 
     @property
     def effective_database_url(self) -> str:
@@ -76,6 +152,12 @@ class Settings(BaseSettings):
     @property
     def effective_blob_url(self) -> str:
         return self.blob_url or str(self.data_dir / "blobs")
+
+
+_SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                       "ES512", "EdDSA")
+"""Asymmetric JWS algorithms an ID token may use: never ``none``, never HMAC (whose key
+would be the client secret, shared with the provider)."""
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """The service's tables: requests, their source tasks, packages and the audit log;
-external services, consents, mandates and deliveries.
+external services, consents, mandates and deliveries; the pages' login sessions.
 
 These are storage models. The API has its own schemas (``exporter.api.schemas``) and
 the package its own record types (``formats.records``); none of them leak into the
@@ -39,11 +39,14 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "ExternalService",
+    "LoginAttempt",
     "Mandate",
+    "OverviewCache",
     "Package",
     "Request",
     "SourceTask",
     "UTCDateTime",
+    "WebSession",
     "table_of",
 ]
 
@@ -111,6 +114,9 @@ class Request(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     body_hash: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
+    assurance_level: Mapped[str | None] = mapped_column(String(20))
+    """The NSIS level of the login that asked (``Low``, ``Substantial``, ``High``);
+    empty for requests made through the API with a token."""
 
     tasks: Mapped[list[SourceTask]] = relationship(
         back_populates="request", order_by="SourceTask.source_id", lazy="selectin"
@@ -182,6 +188,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_unsealed", "id", postgresql_where=text("seq IS NULL"),
               sqlite_where=text("seq IS NULL")),
+        Index("ix_audit_events_on_behalf_of", "on_behalf_of"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -302,6 +309,12 @@ class Mandate(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_by_role: Mapped[str] = mapped_column(String(20))
     revoked_at: Mapped[datetime | None]
+    subject_name: Mapped[str | None] = mapped_column(String(200))
+    """The citizen's name as their login gave it, so the representative can tell whom
+    they act for without seeing a CPR number."""
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    """The name the citizen gave the representative (or their login's name), shown in
+    the citizen's history of what was done for them."""
 
 
 class Delivery(Base):
@@ -357,3 +370,60 @@ class DeliveryAttempt(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
     retry_after: Mapped[float | None]
+
+
+class LoginAttempt(Base):
+    """A login begun and not yet finished: what the callback checks, used once.
+
+    Keyed by the SHA-256 of ``state``; ``browser`` is the SHA-256 of the cookie the
+    login began with, so a callback only completes in the browser that started it.
+    """
+
+    __tablename__ = "login_attempts"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    browser: Mapped[str] = mapped_column(String(64))
+    audience: Mapped[str] = mapped_column(String(20))
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebSession(Base):
+    """A logged-in browser. The cookie holds a random token; the row is keyed by its
+    SHA-256, so the table alone lets no one in. The CPR number stays here, never in the
+    cookie, a URL or a page title."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    cpr: Mapped[str | None] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    assurance_level: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    acting_for: Mapped[str | None] = mapped_column(String(10))
+    acting_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    posts_since: Mapped[datetime]
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OverviewCache(Base):
+    """A citizen's overview (what the sources hold, from a dry run) for a few minutes,
+    age-encrypted to the vault key and keyed by a keyed hash of the CPR number."""
+
+    __tablename__ = "overview_cache"
+
+    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)

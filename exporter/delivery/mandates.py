@@ -1,10 +1,16 @@
 """Mandates (fuldmagt): a citizen lets a representative act on their behalf.
 
-A mandate names the representative (their login subject), the rights it gives
+A mandate names the representative (their login subject: in the portal, where both
+people log in with MitID, their CPR number), the rights it gives
 (``request``: ask for the citizen's data and see those requests; ``push``: send the
 citizen's packages to a service), optionally the datasets and services it is limited
 to, and a validity period. The citizen may revoke it at any time. Everything a
 representative does is audited as done by them on behalf of the citizen.
+
+Mandates may also arrive with a login, as NemLog-in privileges
+(:mod:`exporter.login.privileges`): :func:`sync_login_mandates` keeps one mandate row per
+citizen represented, valid until the login's session ends, so every check goes through
+:func:`authorise` alike.
 """
 
 from __future__ import annotations
@@ -32,9 +38,13 @@ __all__ = [
     "mandate_problem",
     "representative_actor",
     "revoke_mandate",
+    "sync_login_mandates",
+    "valid_mandates",
 ]
 
 RIGHTS = ("request", "push")
+LOGIN_ROLE = "login"
+"""``created_by_role`` of a mandate that came with a login's privileges."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class MandateSpec:
     valid_from: datetime | None = None
     datasets: tuple[str, ...] | None = None
     services: tuple[str, ...] | None = None
+    subject_name: str | None = None
+    representative_name: str | None = None
 
 
 def representative_actor(representative: str, cpr_digits: str) -> Actor:
@@ -114,6 +126,7 @@ def grant_mandate(context: ServiceContext, actor: Actor, cpr_digits: str, spec: 
         services=list(spec.services) if spec.services is not None else None,
         valid_from=valid_from, valid_until=spec.valid_until, created_at=now,
         created_by=actor.subject, created_by_role=actor.role,
+        subject_name=spec.subject_name, representative_name=spec.representative_name,
     )
     with context.sessions.begin() as session:
         session.add(mandate)
@@ -150,3 +163,56 @@ def list_mandates(context: ServiceContext, *, cpr_digits: str | None = None,
         query = query.where(Mandate.representative == representative)
     with context.sessions() as session:
         return session.scalars(query).all()
+
+
+def valid_mandates(context: ServiceContext, representative: str,
+                   now: datetime | None = None) -> list[Mandate]:
+    """The mandates ``representative`` holds that are in force now, one per citizen
+    (the one that lasts longest)."""
+    now = now or datetime.now(UTC)
+    chosen: dict[str, Mandate] = {}
+    for mandate in list_mandates(context, representative=representative):
+        if mandate.revoked_at is None and mandate.valid_from <= now < mandate.valid_until:
+            best = chosen.get(mandate.subject_cpr)
+            if best is None or mandate.valid_until > best.valid_until:
+                chosen[mandate.subject_cpr] = mandate
+    return sorted(chosen.values(), key=lambda m: (m.subject_name or "", m.subject_cpr))
+
+
+def sync_login_mandates(context: ServiceContext, representative: str, name: str,
+                        privileges: Sequence[tuple[str, Sequence[str]]], until: datetime,
+                        *, now: datetime | None = None) -> None:
+    """Make the mandates a login brought (``(citizen CPR, rights)`` pairs) valid until
+    ``until``; end those an earlier login brought that this one no longer has."""
+    now = now or datetime.now(UTC)
+    wanted = {cpr: sorted(set(rights)) for cpr, rights in privileges if cpr != representative}
+    actor = Actor(representative, LOGIN_ROLE)
+    with context.sessions.begin() as session:
+        held = session.scalars(
+            select(Mandate).where(Mandate.representative == representative,
+                                  Mandate.created_by_role == LOGIN_ROLE,
+                                  Mandate.revoked_at.is_(None),
+                                  Mandate.valid_until > now)
+            .with_for_update()
+        ).all()
+        for mandate in held:
+            rights = wanted.pop(mandate.subject_cpr, None)
+            if rights is None:
+                mandate.revoked_at = now
+                audit.record(session, actor, "mandate.revoked", at=now, detail={
+                    "mandate": mandate.id, "source": "login"})
+            else:
+                mandate.rights, mandate.valid_until = rights, until
+                mandate.representative_name = name
+        for cpr, rights in wanted.items():
+            mandate = Mandate(
+                id=str(uuid.uuid4()), subject_cpr=cpr, representative=representative,
+                rights=rights, datasets=None, services=None, valid_from=now,
+                valid_until=until, created_at=now, created_by=representative,
+                created_by_role=LOGIN_ROLE, representative_name=name,
+            )
+            session.add(mandate)
+            session.flush()
+            audit.record(session, actor, "mandate.granted", at=now, detail={
+                "mandate": mandate.id, "rights": rights, "source": "login",
+                "valid_until": until.isoformat()})

@@ -10,7 +10,6 @@ suspended service receives nothing; its open deliveries are cancelled.
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import re
 import uuid
@@ -126,18 +125,14 @@ def _seal(credentials: S3Credentials, keyring: Keyring) -> bytes:
     plain = orjson.dumps({"access_key_id": credentials.access_key_id,
                           "secret_access_key": credentials.secret_access_key,
                           "session_token": credentials.session_token})
-    out = io.BytesIO()
-    age.encrypt(io.BytesIO(plain), out, [keyring.current_recipient])
-    return out.getvalue()
+    return keyring.seal(plain)
 
 
 def s3_credentials(service: ExternalService, keyring: Keyring,
                    environ: dict[str, str]) -> S3Credentials | None:
     """The service's bucket credentials, or None for the standard AWS chain."""
     if service.s3_credentials_age is not None:
-        plain = io.BytesIO()
-        age.decrypt(io.BytesIO(service.s3_credentials_age), plain, keyring.vault_identities)
-        data = orjson.loads(plain.getvalue())
+        data = orjson.loads(keyring.unseal(service.s3_credentials_age))
         return S3Credentials(data["access_key_id"], data["secret_access_key"],
                              data.get("session_token"))
     if service.s3_credentials_env is not None:

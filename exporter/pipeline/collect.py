@@ -14,7 +14,7 @@ import io
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +39,8 @@ __all__ = [
     "Progress",
     "SourceTimeout",
     "collect_source",
+    "dataset_pages",
+    "gap_kind",
     "id_prefix",
     "to_record",
 ]
@@ -261,6 +263,66 @@ def _fetch_with_retries(
             sleep(min(delay, max(0.0, deadline - time.monotonic())))
 
 
+def dataset_pages(
+    connector: Connector,
+    subject: Subject,
+    source: SourceSettings,
+    dataset: DatasetSettings,
+    result: DatasetResult,
+    *,
+    municipality_code: str,
+    deadline: float,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[list[dict[str, Any]]]:
+    """Page through one dataset: each page's records that map, conform and fall in the
+    subject's period, counted into ``result`` (the others too, by reason).
+
+    The one path every reader of a source takes: collecting for a package, and the
+    overview's dry run (:mod:`exporter.pipeline.survey`).
+    """
+    rt = record_type(dataset.record_type)
+    prefixes = {
+        name: id_prefix(municipality_code, dataset.references.get(name, source.id), name)
+        for name in record_types()
+    }
+    period = None
+    if rt.period is not None and (subject.period_from or subject.period_to):
+        period = (
+            subject.period_from.isoformat() if subject.period_from else None,
+            subject.period_to.isoformat() if subject.period_to else None,
+        )
+    cursor: str | None = None
+    while True:
+        asked = time.perf_counter()
+        page = _fetch_with_retries(
+            connector,
+            subject,
+            dataset,
+            cursor,
+            retries=source.retries,
+            deadline=deadline,
+            sleep=sleep,
+        )
+        result.source_seconds += time.perf_counter() - asked
+        records = _page_records(page.records, rt, prefixes, result)
+        if period is not None and records:
+            kept = [r for r in records if rt.overlaps(r, *period)]
+            result.outside_period += len(records) - len(kept)
+            records = kept
+        result.fetched += len(page.records)
+        result.accepted += len(records)
+        if records:
+            yield records
+        if progress is not None:
+            progress(dataset.id, len(page.records))
+        if not page.next_cursor:
+            return
+        if page.next_cursor == cursor:
+            raise PermanentSourceError("the source returned the same cursor twice")
+        cursor = page.next_cursor
+
+
 def _collect_dataset(
     connector: Connector,
     subject: Subject,
@@ -281,62 +343,27 @@ def _collect_dataset(
     so the heavy work runs in parallel across sources.
     """
     rt = record_type(dataset.record_type)
-    prefixes = {
-        name: id_prefix(municipality_code, dataset.references.get(name, source.id), name)
-        for name in record_types()
-    }
     summary = DatasetSummary(rt, keep_limit=KEEP_LIMITS.get(rt.name, 0))
-    period = None
-    if rt.period is not None and (subject.period_from or subject.period_to):
-        period = (
-            subject.period_from.isoformat() if subject.period_from else None,
-            subject.period_to.isoformat() if subject.period_to else None,
-        )
     with StagedWriter(stage, dataset.id) as staged:
         jsonld_entry, csv_entry = EntryDeflater(staged.jsonld), EntryDeflater(staged.csv)
         jsonld_file = io.BufferedWriter(jsonld_entry, _BUFFER)
         csv_file = io.BufferedWriter(csv_entry, _BUFFER)
         document = DatasetWriter(jsonld_file)
         table = CsvWriter(csv_file, rt)
-        cursor: str | None = None
-        while True:
-            asked = time.perf_counter()
-            page = _fetch_with_retries(
-                connector,
-                subject,
-                dataset,
-                cursor,
-                retries=source.retries,
-                deadline=deadline,
-                sleep=sleep,
-            )
-            result.source_seconds += time.perf_counter() - asked
-            records = _page_records(page.records, rt, prefixes, result)
-            if period is not None and records:
-                kept = [r for r in records if rt.overlaps(r, *period)]
-                result.outside_period += len(records) - len(kept)
-                records = kept
-            if records:
-                # One growing buffer: each dumps() result is freed at once, which costs
-                # far less than keeping hundreds of them alive to join. orjson escapes
-                # newlines inside strings, so each raw newline ends a record: the lines
-                # become the document's ",\n"-separated records in one pass.
-                lines = bytearray()
-                for record in records:
-                    lines += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-                del lines[-1:]
-                document.write_raw(lines.replace(b"\n", b",\n"))
-                table.write_all(records)
-                summary.add_all(records)
-            result.fetched += len(page.records)
-            result.accepted += len(records)
-            if progress is not None:
-                progress(dataset.id, len(page.records))
-            if not page.next_cursor:
-                break
-            if page.next_cursor == cursor:
-                raise PermanentSourceError("the source returned the same cursor twice")
-            cursor = page.next_cursor
+        for records in dataset_pages(connector, subject, source, dataset, result,
+                                     municipality_code=municipality_code, deadline=deadline,
+                                     progress=progress, sleep=sleep):
+            # One growing buffer: each dumps() result is freed at once, which costs
+            # far less than keeping hundreds of them alive to join. orjson escapes
+            # newlines inside strings, so each raw newline ends a record: the lines
+            # become the document's ",\n"-separated records in one pass.
+            lines = bytearray()
+            for record in records:
+                lines += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+            del lines[-1:]
+            document.write_raw(lines.replace(b"\n", b",\n"))
+            table.write_all(records)
+            summary.add_all(records)
         document.close()
         table.close()
         jsonld_file.flush()
@@ -345,7 +372,8 @@ def _collect_dataset(
                       orjson.dumps(summary.to_json()))
 
 
-def _gap_kind(exc: BaseException) -> str:
+def gap_kind(exc: BaseException) -> str:
+    """The :data:`GAP_REASONS` key for a source that failed with ``exc``."""
     if isinstance(exc, SourceTimeout):
         return "timeout"
     if isinstance(exc, RetryableSourceError):
@@ -386,7 +414,7 @@ def collect_source(
                 sleep=sleep,
             )
     except Exception as exc:
-        kind = _gap_kind(exc)
+        kind = gap_kind(exc)
         # Only the error type and our own messages are logged: a connector's message
         # could carry data from the source.
         detail = str(exc) if isinstance(exc, SourceError) else type(exc).__name__
