@@ -55,6 +55,7 @@ from formats._age.recipients import (
     X25519Identity,
     X25519Recipient,
 )
+from formats._age.seekable import open_random_access
 
 __all__ = [
     "DEFAULT_WORK_FACTOR",
@@ -71,6 +72,7 @@ __all__ = [
     "decrypt_stream",
     "encrypt",
     "encrypt_stream",
+    "open_random_access",
     "rewrap",
     "rewrap_header",
 ]

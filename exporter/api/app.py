@@ -12,6 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exporter import web
 from exporter.api import problems
 from exporter.api.metrics import HTTP_LATENCY
 from exporter.api.routes import (
@@ -20,6 +21,7 @@ from exporter.api.routes import (
     deliveries,
     health,
     mandates,
+    overview,
     representative,
     requests,
     services,
@@ -161,10 +163,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.context = context
-    problems.install(app)
+    problems.install(app, page_error=web.page_error)
     for module in (requests, caseworker, consents, mandates, deliveries, representative,
-                   services, health):
+                   services, health, overview):
         app.include_router(module.router)
+    web.install(app)
     limited: Any = _BodyLimit
     app.add_middleware(limited, limit=context.settings.max_body_bytes)
     app.add_middleware(_Timing)

@@ -1,9 +1,12 @@
-"""Bearer tokens: signed JWTs with a subject and a role.
+"""Who calls the API: a logged-in citizen's session, or (in development only) a bearer
+token.
 
-For now the service issues its own tokens (``egnedata token`` in development); real
-login through MitID / NemLog-in comes later and will hand out the same claims. A
-citizen's subject is their CPR number, so a token is personal data: it is never
-logged. Tokens are HS256 with the service's secret, must name our issuer, and expire.
+Citizens log in with MitID on the pages (:mod:`exporter.login`); their browser's
+session cookie also works for ``/v1``, with the session's CSRF token in an
+``X-CSRF-Token`` header on anything but GET. Development tokens (``egnedata token``)
+are signed JWTs with a subject and a role: HS256 with the service's secret, our issuer,
+an expiry. They are refused unless the service runs in development. A citizen's subject
+is their CPR number, so a token is personal data: it is never logged.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class AuthError(EgneDataError):
 class Principal:
     subject: str
     role: Role
+    assurance_level: str | None = None
+    """The NSIS level of the login behind a session; None for a development token."""
 
     @property
     def cpr(self) -> Cpr:
@@ -63,6 +68,8 @@ def issue_token(settings: Settings, subject: str, role: Role, *, ttl: int | None
 
 
 def decode_token(settings: Settings, token: str) -> Principal:
+    if not settings.development:
+        raise AuthError("development tokens are refused outside development; log in instead")
     try:
         claims = jwt.decode(
             token,

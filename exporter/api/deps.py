@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from exporter.api.auth import AuthError, Principal, Role, decode_token
 from exporter.api.problems import Problem
+from exporter.login.sessions import cookie_name, load_session
 from exporter.service.context import ServiceContext
 
 __all__ = [
@@ -23,8 +27,9 @@ __all__ = [
 
 _bearer = HTTPBearer(auto_error=False)
 
-# These dependencies do no I/O, so they are coroutines: FastAPI runs a plain function
-# dependency on its thread pool, a hop that costs more than the work itself.
+# These dependencies are coroutines: FastAPI runs a plain function dependency on its
+# thread pool, a hop that costs more than checking a token. A session is looked up in
+# the database, on the thread pool.
 
 
 async def _context(request: Request) -> ServiceContext:
@@ -35,13 +40,32 @@ async def _context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(_context)]
 
 
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _session_principal(request: Request, context: ServiceContext, token: str) -> Principal:
+    session = load_session(context, token, now=datetime.now(UTC))
+    if session is None or session.audience != "citizen" or session.cpr is None:
+        raise AuthError("the session has ended; log in again")
+    if request.method not in _SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode("utf-8", "replace"),
+                                   session.csrf_token.encode()):
+            raise AuthError("the X-CSRF-Token header must hold the session's CSRF token")
+    return Principal(session.cpr, Role.CITIZEN, session.assurance_level)
+
+
 async def _principal(
+    request: Request,
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthError("a bearer token is required")
-    return decode_token(context.settings, credentials.credentials)
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return decode_token(context.settings, credentials.credentials)
+    token = request.cookies.get(cookie_name(context.settings))
+    if token:
+        return await anyio.to_thread.run_sync(_session_principal, request, context, token)
+    raise AuthError("log in, or send a bearer token (development only)")
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -8,11 +8,12 @@ the submitted value (it may be a CPR number).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exporter.api.auth import AuthError
@@ -23,7 +24,7 @@ from exporter.service.lifecycle import IllegalTransition
 from exporter.service.requests import Conflict, NotFound, UnknownDataset
 from exporter.storage import BlobNotFound
 
-__all__ = ["Problem", "install", "problem_response"]
+__all__ = ["PageError", "Problem", "install", "is_api_path", "problem_response"]
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -53,6 +54,17 @@ _PLAIN: dict[type[Exception], int] = {
     InvalidService: 422,
 }
 """Errors whose own message is the problem's detail."""
+
+
+PageError = Callable[[Request, int, Exception], Awaitable[Response]]
+"""Renders an error as a web page (``exporter.web.errors``), for paths outside the API."""
+
+_API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/static/")
+
+
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` answers machines (problem documents) rather than people (pages)."""
+    return path.startswith(_API_PREFIXES) or path == "/v1"
 
 
 class Problem(Exception):
@@ -88,32 +100,51 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors[:20]
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Answer errors with problem documents; with ``page_error``, errors on page paths
+    are rendered by it instead."""
     def at(request: Request) -> str:
         return request.url.path
 
+    def on_page(request: Request) -> bool:
+        return page_error is not None and not is_api_path(request.url.path)
+
+    async def as_page(request: Request, status: int, exc: Exception) -> Response:
+        assert page_error is not None
+        return await page_error(request, status, exc)
+
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
+        if on_page(request):
+            return await as_page(request, exc.status, exc)
         return problem_response(exc.status, exc.detail, instance=at(request),
                                 headers=exc.headers, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if on_page(request):
+            return await as_page(request, exc.status_code, exc)
         return problem_response(exc.status_code, str(exc.detail), instance=at(request),
                                 headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if on_page(request):
+            return await as_page(request, 400, exc)
         return problem_response(422, "the request does not have the expected form",
                                 instance=at(request), errors=_validation_errors(exc))
 
     @app.exception_handler(AuthError)
-    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+    async def _auth(request: Request, exc: AuthError) -> Response:
+        if on_page(request):
+            return await as_page(request, 401, exc)
         return problem_response(401, str(exc), instance=at(request),
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
     def plain(status: int) -> Any:
-        async def handler(request: Request, exc: Exception) -> JSONResponse:
+        async def handler(request: Request, exc: Exception) -> Response:
+            if on_page(request):
+                return await as_page(request, status, exc)
             return problem_response(status, str(exc), instance=at(request))
 
         return handler
@@ -122,16 +153,22 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error_class, plain(status))
 
     @app.exception_handler(BlobNotFound)
-    async def _blob(request: Request, exc: BlobNotFound) -> JSONResponse:
+    async def _blob(request: Request, exc: BlobNotFound) -> Response:
         log.error("a package blob is missing")
+        if on_page(request):
+            return await as_page(request, 410, exc)
         return problem_response(404, "the package is no longer stored", instance=at(request))
 
     @app.exception_handler(KeyringError)
-    async def _keys(request: Request, exc: KeyringError) -> JSONResponse:
+    async def _keys(request: Request, exc: KeyringError) -> Response:
         log.error("key problem: %s", exc)
+        if on_page(request):
+            return await as_page(request, 503, exc)
         return problem_response(503, "the service's keys are not available", instance=at(request))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, at(request))
+        if on_page(request):
+            return await as_page(request, 500, exc)
         return problem_response(500, "something went wrong on our side", instance=at(request))

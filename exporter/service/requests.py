@@ -45,6 +45,8 @@ __all__ = [
     "create_request",
     "create_requests",
     "extend_deadline",
+    "get_request",
+    "list_requests",
     "new_request",
     "retry_source",
     "scoped_profile",
@@ -180,9 +182,11 @@ def new_request(
     scope: Scope,
     *,
     idempotency_key: str | None = None,
+    assurance_level: str | None = None,
     now: datetime | None = None,
 ) -> NewRequest:
-    """Check ``scope`` against the profile (:class:`UnknownDataset`) and make the rows."""
+    """Check ``scope`` against the profile (:class:`UnknownDataset`) and make the rows.
+    ``assurance_level``: the NSIS level of the login that asked, kept with the request."""
     now = now or datetime.now(UTC)
     _check_scope(context.profile, scope)
     profile = scoped_profile(context.profile, scope.datasets)
@@ -202,6 +206,7 @@ def new_request(
         assemble_attempt=0,
         idempotency_key=idempotency_key,
         body_hash=_body_hash(cpr, scope),
+        assurance_level=assurance_level,
     )
     tasks = [
         SourceTask(
@@ -296,7 +301,8 @@ def _insert(session: Session, news: Sequence[NewRequest]) -> None:
     audit.record_all(session, [
         audit.event(new.actor, "request.received", request_id=new.request.id,
                     detail={"datasets": new.request.datasets,
-                            "sources": [t.source_id for t in new.tasks]},
+                            "sources": [t.source_id for t in new.tasks],
+                            "assurance_level": new.request.assurance_level},
                     at=new.request.received_at)
         for new in news
     ])
@@ -342,6 +348,28 @@ def _by_idempotency_key(
     if earlier is not None and earlier.body_hash != body_hash:
         raise Conflict("this Idempotency-Key was already used for a different request")
     return earlier
+
+
+def get_request(context: ServiceContext, request_id: str, *, cpr_digits: str) -> Request:
+    """The request, if it is about ``cpr_digits``; :class:`NotFound` otherwise, as if it
+    did not exist (a citizen learns nothing of another's requests)."""
+    if len(request_id) > 36:
+        raise NotFound("no such request")
+    with context.sessions() as session:
+        row = session.get(Request, request_id)
+    if row is None or row.subject_cpr != cpr_digits:
+        raise NotFound("no such request")
+    return row
+
+
+def list_requests(context: ServiceContext, cpr_digits: str, *, limit: int = 200
+                  ) -> Sequence[Request]:
+    """The requests about ``cpr_digits``, newest first."""
+    with context.sessions() as session:
+        return session.scalars(
+            select(Request).where(Request.subject_cpr == cpr_digits)
+            .order_by(Request.received_at.desc()).limit(limit)
+        ).all()
 
 
 def collect_job(context: ServiceContext, task: SourceTask) -> JobSpec:

@@ -27,7 +27,7 @@ from exporter.cpr import Cpr
 from exporter.db.models import Request as RequestRow
 from exporter.delivery.deliveries import create_delivery, get_delivery, request_datasets
 from exporter.delivery.mandates import authorise, list_mandates, representative_actor
-from exporter.service.requests import NotFound, create_request
+from exporter.service.requests import create_request, get_request
 
 router = APIRouter(prefix="/v1/representative", tags=["representative"])
 BASE = "/v1/representative/requests"
@@ -59,10 +59,7 @@ def create(body: CaseworkerRequestCreate, principal: RepresentativeDep, context:
 
 
 def _request(context: ContextDep, request_id: str, cpr_digits: str) -> RequestPublic:
-    with context.sessions() as session:
-        row = session.get(RequestRow, request_id)
-    if row is None or row.subject_cpr != cpr_digits:
-        raise NotFound("no such request")
+    row = get_request(context, request_id, cpr_digits=cpr_digits)
     return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
 
 

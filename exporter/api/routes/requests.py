@@ -7,19 +7,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from exporter.api.deps import CitizenDep, ContextDep
-from exporter.api.download import RangeNotSatisfiable, age_stream, parse_range, zip_stream
 from exporter.api.metrics import DOWNLOADS, REQUESTS_CREATED
 from exporter.api.problems import Problem
 from exporter.api.schemas import PassphraseDownload, RequestCreate, RequestPublic, to_public
-from exporter.db.models import Package
 from exporter.db.models import Request as RequestRow
-from exporter.service import audit
+from exporter.delivery.download import (
+    RangeNotSatisfiable,
+    age_stream,
+    live_package,
+    parse_range,
+    record_download,
+    zip_stream,
+)
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
-from exporter.service.requests import NotFound, Scope, cancel_request, new_request
+from exporter.service.requests import (
+    Scope,
+    cancel_request,
+    get_request,
+    list_requests,
+    new_request,
+)
 
 router = APIRouter(prefix="/v1/requests", tags=["citizen"])
 BASE = "/v1/requests"
@@ -42,12 +52,7 @@ def scope_of(body: RequestCreate) -> Scope:
 
 
 def own_request(context: ServiceContext, request_id: str, cpr_digits: str) -> RequestRow:
-    """The request if it is the citizen's own; otherwise 404, as if it did not exist."""
-    with context.sessions() as session:
-        row = session.get(RequestRow, request_id)
-    if row is None or row.subject_cpr != cpr_digits:
-        raise NotFound("no such request")
-    return row
+    return get_request(context, request_id, cpr_digits=cpr_digits)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
@@ -58,7 +63,7 @@ async def create(
     """Ask for a package of your own data. Repeat with the same Idempotency-Key safely."""
     row, created = await context.intake.create(new_request(
         context, _actor(principal.subject), principal.cpr, scope_of(body),
-        idempotency_key=idempotency_key))
+        idempotency_key=idempotency_key, assurance_level=principal.assurance_level))
     if created:
         REQUESTS_CREATED.labels(role="citizen").inc()
     else:
@@ -70,11 +75,7 @@ async def create(
 @router.get("", response_model=list[RequestPublic])
 def list_mine(principal: CitizenDep, context: ContextDep) -> list[RequestPublic]:
     """Your requests, newest first."""
-    with context.sessions() as session:
-        rows = session.scalars(
-            select(RequestRow).where(RequestRow.subject_cpr == principal.cpr.digits)
-            .order_by(RequestRow.received_at.desc()).limit(200)
-        ).all()
+    rows = list_requests(context, principal.cpr.digits)
     today = datetime.now(UTC).date()
     return [to_public(r, context.profile, base=BASE, today=today) for r in rows]
 
@@ -94,20 +95,6 @@ def cancel(request_id: str, principal: CitizenDep, context: ContextDep) -> Reque
     return to_public(row, context.profile, base=BASE, today=datetime.now(UTC).date())
 
 
-def _package(context: ServiceContext, row: RequestRow) -> Package:
-    package = row.package
-    if package is None or package.deleted_at is not None:
-        raise Problem(404, f"there is no package to download (the request is {row.state})")
-    return package
-
-
-def _audit_download(context: ServiceContext, actor: Actor, row: RequestRow, package: Package,
-                    detail: dict[str, object]) -> None:
-    with context.sessions.begin() as session:
-        audit.record(session, actor, "package.downloaded", request_id=row.id,
-                     detail={"package": package.id, **detail})
-
-
 @router.get("/{request_id}/package", response_class=StreamingResponse,
             responses={200: {"content": {"application/zip": {}}}, 206: {}, 416: {}})
 def download_zip(
@@ -115,7 +102,7 @@ def download_zip(
 ) -> StreamingResponse:
     """Your package as a ZIP, decrypted as it is sent. HTTP Range is supported."""
     row = own_request(context, request_id, principal.cpr.digits)
-    package = _package(context, row)
+    package = live_package(row)
     size = package.plain_size
     try:
         byte_range = parse_range(request.headers.get("range"), size)
@@ -136,7 +123,7 @@ def download_zip(
         headers["Content-Length"] = str(byte_range.length)
     else:
         headers["Content-Length"] = str(size)
-    _audit_download(context, _actor(principal.subject), row, package, {
+    record_download(context, _actor(principal.subject), row, package, {
         "format": "zip",
         "range": f"{byte_range.start}-{byte_range.end}" if byte_range else None,
     })
@@ -154,9 +141,9 @@ def download_age(
     """Your package as an age file that opens with the passphrase you give here
     (``age -d``). Only the file's header is made anew; nothing is stored."""
     row = own_request(context, request_id, principal.cpr.digits)
-    package = _package(context, row)
+    package = live_package(row)
     size, body_iter = age_stream(context.blobs, package, context.keyring, body.passphrase)
-    _audit_download(context, _actor(principal.subject), row, package, {"format": "age"})
+    record_download(context, _actor(principal.subject), row, package, {"format": "age"})
     DOWNLOADS.labels(format="age").inc()
     return StreamingResponse(body_iter, media_type="application/octet-stream", headers={
         "Content-Length": str(size),

@@ -1,23 +1,44 @@
-"""Streaming a package out of the vault: the plain ZIP (with HTTP Range) or an age file
-re-wrapped for a passphrase given at download time.
+"""Streaming a package out of the vault: the plain ZIP (with HTTP Range), an age file
+re-wrapped for a passphrase given at download time, or one file of the ZIP.
 
 The ZIP is decrypted chunk by chunk as it is sent; each 64 KiB chunk is authenticated
 before any of it leaves. The passphrase download re-wraps the header only and streams
-the stored payload bytes as they are: no re-encryption, whatever the size.
+the stored payload bytes as they are: no re-encryption, whatever the size. One file of
+the ZIP (the summary a citizen reads in the browser) is found through the ZIP's central
+directory with random access into the encrypted blob, so only its own chunks are read.
+
+The API and the pages both download through here, and both record the download with
+:func:`record_download`.
 """
 
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from exporter.db.models import Package
+from exporter.db.models import Package, Request
 from exporter.keys import Keyring
+from exporter.service import audit
+from exporter.service.audit import Actor
+from exporter.service.context import ServiceContext
+from exporter.service.requests import NotFound
 from exporter.storage import BlobStore
 from formats import age
 
-__all__ = ["ByteRange", "RangeNotSatisfiable", "age_stream", "parse_range", "zip_stream"]
+__all__ = [
+    "ByteRange",
+    "PackageFile",
+    "RangeNotSatisfiable",
+    "age_stream",
+    "live_package",
+    "open_package_file",
+    "parse_range",
+    "record_download",
+    "zip_stream",
+]
 
 _CHUNK = 64 * 1024
 _HEADER_PROBE = 64 * 1024
@@ -100,3 +121,63 @@ def age_stream(
                 yield block
 
     return size, body()
+
+
+def live_package(request: Request) -> Package:
+    """The request's package, if it is still kept; :class:`NotFound` otherwise."""
+    package = request.package
+    if package is None or package.deleted_at is not None:
+        raise NotFound(f"there is no package to download (the request is {request.state})")
+    return package
+
+
+def record_download(context: ServiceContext, actor: Actor, request: Request,
+                    package: Package, detail: dict[str, Any]) -> None:
+    with context.sessions.begin() as session:
+        audit.record(session, actor, "package.downloaded", request_id=request.id,
+                     detail={"package": package.id, **detail})
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One file of a package: its name, size and bytes (read as they are iterated)."""
+
+    name: str
+    size: int
+    chunks: Iterator[bytes]
+
+
+def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
+                      name: str) -> PackageFile:
+    """The file ``name`` of the package's ZIP; :class:`NotFound` if it has none."""
+    def read_at(offset: int, length: int) -> bytes:
+        end = min(offset + length, package.size)
+        if offset >= end:
+            return b""
+        with blobs.open_reader(package.blob_key, offset, end) as raw:
+            return raw.read()
+
+    plain = age.open_random_access(read_at, package.size, keyring.vault_identities)
+    try:
+        archive = zipfile.ZipFile(plain)
+        info = archive.getinfo(name)
+    except KeyError:
+        plain.close()
+        raise NotFound("the package has no such file") from None
+    except BaseException:
+        plain.close()
+        raise
+    if info.is_dir():
+        plain.close()
+        raise NotFound("the package has no such file")
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            with archive.open(info) as member:
+                while block := member.read(_CHUNK):
+                    yield block
+        finally:
+            archive.close()
+            plain.close()
+
+    return PackageFile(info.filename, info.file_size, chunks())

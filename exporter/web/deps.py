@@ -1,0 +1,254 @@
+"""What page routes need, as dependencies, so security is decided once at the edge:
+
+- :data:`PageDep`: the page's language and session (if any), and how to render;
+- :data:`CitizenDep`: a logged-in citizen, and whom they act for (themselves, or a
+  citizen who gave them a mandate); without a session the browser is sent to log in;
+- :data:`FormDep`: a posted form whose CSRF token matches the session's, counted
+  against the session's limit of forms per minute.
+
+A refused CSRF token or too many forms is a clear page and an audit event.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import anyio.to_thread
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData
+
+from exporter.db.models import Mandate
+from exporter.delivery.mandates import authorise, representative_actor, valid_mandates
+from exporter.login.sessions import (
+    SessionView,
+    cookie_name,
+    count_post,
+    load_session,
+    set_acting,
+    set_language,
+)
+from exporter.service import audit
+from exporter.service.audit import Actor
+from exporter.service.context import ServiceContext
+from exporter.web.render import LANGUAGES, render
+
+__all__ = [
+    "Acting",
+    "CitizenDep",
+    "CitizenPage",
+    "CsrfRefused",
+    "Form",
+    "FormDep",
+    "LoginNeeded",
+    "Page",
+    "PageDep",
+    "TooManyForms",
+]
+
+PASSIVE = "passive"
+"""A route whose requests do not count as activity (a page's own progress polling)."""
+
+
+class LoginNeeded(Exception):
+    """No live session: log in, then come back to ``next_path``."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRefused(Exception):
+    """A form without the session's CSRF token."""
+
+
+class TooManyForms(Exception):
+    """More forms in a minute than ``portal_post_limit``."""
+
+
+@dataclass
+class Page:
+    """One page request: who asks (if anyone), in which language, and when."""
+
+    request: Request
+    context: ServiceContext
+    language: str
+    session: SessionView | None
+    now: datetime
+
+    def values(self) -> dict[str, Any]:
+        """What the layout needs on every page."""
+        request, other = self.request, "en" if self.language == "da" else "da"
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        query.append(("lang", other))
+        return {
+            "lang": self.language,
+            "other_lang": other,
+            "other_lang_url": f"{request.url.path}?{urlencode(query)}",
+            "lang_query": "" if self.session is not None or self.language == "da"
+            else "?lang=en",
+            "path": request.url.path,
+            "session": self.session,
+            "csrf": self.session.csrf_token if self.session else "",
+            "profile": self.context.profile,
+            "login_configured": self.context.settings.login_configured,
+            "acting": None,
+            "warning_seconds": self.context.settings.session_warning_seconds,
+            "seconds_left": max(0, int((self.session.ends_at - self.now).total_seconds()))
+            if self.session is not None else None,
+            "idle_minutes": self.context.settings.session_idle_minutes,
+        }
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        html = render(template, {**self.values(), **values})
+        headers = {"Cache-Control": "no-store"} if self.session is not None else {}
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    def redirect(self, url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+
+def _language(request: Request, session: SessionView | None) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if session is not None and session.language in LANGUAGES:
+        return session.language
+    return "da"
+
+
+def page(request: Request) -> Page:
+    context: ServiceContext = request.app.state.context
+    now = datetime.now(UTC)
+    token = request.cookies.get(cookie_name(context.settings))
+    route = request.scope.get("route")
+    passive = PASSIVE in (getattr(route, "tags", None) or ())
+    session = load_session(context, token, now=now, touch=not passive) if token else None
+    if session is not None and (session.audience != "citizen" or session.cpr is None):
+        session = None
+    language = _language(request, session)
+    if session is not None and language != session.language:
+        set_language(context, session.id, language)
+    return Page(request, context, language, session, now)
+
+
+PageDep = Annotated[Page, Depends(page)]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Whose data the pages show and act on: the citizen's own, or (as a representative
+    under a mandate) another citizen's."""
+
+    cpr: str
+    name: str
+    actor: Actor
+    representative: str | None = None
+    rights: frozenset[str] = field(default_factory=lambda: frozenset({"request", "push"}))
+
+    def authorise(self, context: ServiceContext, right: str, *,
+                  datasets: tuple[str, ...] | list[str] = (),
+                  service_id: str | None = None) -> Mandate | None:
+        """The mandate that allows ``right`` (None when acting for oneself);
+        :class:`~exporter.delivery.consents.NotAllowed`, audited, when none does."""
+        if self.representative is None:
+            return None
+        return authorise(context, self.representative, self.cpr, right,
+                         datasets=datasets, service_id=service_id)
+
+
+@dataclass
+class CitizenPage(Page):
+    acting: Acting = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def me(self) -> SessionView:
+        assert self.session is not None
+        return self.session
+
+    def values(self) -> dict[str, Any]:
+        values = super().values()
+        values["acting"] = self.acting if self.acting.representative else None
+        return values
+
+
+def _acting(context: ServiceContext, session: SessionView, now: datetime) -> Acting:
+    own_cpr = session.cpr
+    assert own_cpr is not None
+    if session.acting_for is not None:
+        for mandate in valid_mandates(context, own_cpr, now):
+            if mandate.subject_cpr == session.acting_for:
+                return Acting(session.acting_for, session.acting_name or "",
+                              representative_actor(own_cpr, session.acting_for),
+                              representative=own_cpr, rights=frozenset(mandate.rights))
+        set_acting(context, session.id, None, None)  # the mandate ended: back to oneself
+    return Acting(own_cpr, session.name, Actor(own_cpr, "citizen"))
+
+
+def citizen(page: PageDep) -> CitizenPage:
+    if page.session is None:
+        target = page.request.url.path
+        if page.request.url.query:
+            target += "?" + page.request.url.query
+        raise LoginNeeded(target)
+    acting = _acting(page.context, page.session, page.now)
+    return CitizenPage(page.request, page.context, page.language, page.session, page.now,
+                       acting)
+
+
+CitizenDep = Annotated[CitizenPage, Depends(citizen)]
+
+
+def _refuse_form(context: ServiceContext, session: SessionView, action: str) -> None:
+    with context.sessions.begin() as db:
+        audit.record(db, Actor(session.cpr or session.subject, "citizen"), action,
+                     detail={})
+
+
+async def checked_form(request: Request, page: CitizenDep) -> Form:
+    """The posted form's text fields, once its CSRF token is the session's and the
+    session is within its limit of forms per minute."""
+    context, session = page.context, page.me
+    try:
+        form: FormData = await request.form(max_files=0, max_fields=200)
+    except Exception:  # a malformed body is no form: refused like a missing token
+        form = FormData()
+    token = form.get("csrf")
+    if not isinstance(token, str) or not hmac.compare_digest(
+            token.encode("utf-8", "replace"), session.csrf_token.encode()):
+        await anyio.to_thread.run_sync(_refuse_form, context, session, "csrf.refused")
+        raise CsrfRefused
+    allowed = await anyio.to_thread.run_sync(
+        count_post, context, session.id, context.settings.portal_post_limit, page.now)
+    if not allowed:
+        await anyio.to_thread.run_sync(_refuse_form, context, session, "forms.limited")
+        raise TooManyForms
+    return Form(form)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A checked form's text fields (files are never accepted)."""
+
+    data: FormData
+
+    def text(self, name: str, limit: int = 2000, *, strip: bool = True) -> str:
+        """The field's value, stripped and cut to ``limit`` characters ("" if absent)."""
+        value = self.data.get(name)
+        if not isinstance(value, str):
+            return ""
+        return (value.strip() if strip else value)[:limit]
+
+    def texts(self, name: str) -> list[str]:
+        """Every value of a repeated field (checkboxes), at most 200."""
+        return [v.strip()[:200] for v in self.data.getlist(name) if isinstance(v, str)][:200]
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in self.data.multi_items() if isinstance(v, str) and k != "csrf"]
+
+
+FormDep = Annotated[Form, Depends(checked_form)]

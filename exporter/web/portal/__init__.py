@@ -1,0 +1,10 @@
+"""The citizen's pages ("Mine data"), one module per group of pages."""
+
+from __future__ import annotations
+
+from exporter.web.portal import login, mandates, packages, requests, sharing, start
+
+__all__ = ["ROUTERS"]
+
+ROUTERS = (start.router, login.router, requests.router, packages.router, sharing.router,
+           mandates.router)

@@ -1,0 +1,148 @@
+"""Logging in and out with MitID (OpenID Connect), and keeping the session alive.
+
+- ``GET /log-ind``: start a login (a fresh browser token in the cookie), off to the
+  provider;
+- ``GET /log-ind/retur``: the provider's callback: a new session, then the page asked
+  for (or "who are you acting for" if the citizen holds mandates);
+- ``POST /log-ud``: end the session here and at the provider;
+- ``POST /session/forny``: "stay logged in" when the idle warning shows;
+- ``GET /login/jwks.json``: the public key the provider checks client assertions with.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from exporter.delivery.mandates import valid_mandates
+from exporter.login import (
+    CALLBACK_PATH,
+    LoginRefused,
+    OpenIdClient,
+    begin_login,
+    cookie_name,
+    cookie_secure,
+    finish_login,
+    logout,
+    safe_next,
+)
+from exporter.login.keys import load_client_key, public_jwks
+from exporter.login.sessions import SessionView
+from exporter.service.context import ServiceContext
+from exporter.web.deps import CitizenDep, FormDep, Page, PageDep
+
+router = APIRouter(tags=["pages"])
+_lock = threading.Lock()
+
+
+def login_client(context: ServiceContext, state: Any) -> OpenIdClient:
+    """The app's one OpenID client (it caches the provider's metadata and keys)."""
+    client: OpenIdClient | None = getattr(state, "login_client", None)
+    if client is None:
+        with _lock:
+            client = getattr(state, "login_client", None)
+            if client is None:
+                client = OpenIdClient(context.settings)
+                state.login_client = client
+    return client
+
+
+def provider_origins(state: Any) -> frozenset[str]:
+    """Where the pages' forms may end up (logging out ends at the provider)."""
+    client: OpenIdClient | None = getattr(state, "login_client", None)
+    if client is None:
+        return frozenset()
+    try:
+        return client.metadata().origins
+    except LoginRefused:
+        return frozenset()
+
+
+def _set_cookie(response: Response, page: Page, value: str, max_age: int | None) -> None:
+    settings = page.context.settings
+    response.set_cookie(cookie_name(settings), value, max_age=max_age, path="/",
+                        secure=cookie_secure(settings), httponly=True, samesite="lax")
+
+
+def _clear_cookie(response: Response, page: Page) -> None:
+    settings = page.context.settings
+    response.delete_cookie(cookie_name(settings), path="/", secure=cookie_secure(settings),
+                           httponly=True, samesite="lax")
+
+
+@router.get("/log-ind")
+def login(page: PageDep, next: str | None = None) -> Response:
+    """Start a login at the identity provider."""
+    target = safe_next(next)
+    if page.session is not None:
+        return page.redirect(target)
+    client = login_client(page.context, page.request.app.state)
+    url, browser = begin_login(page.context, client, next_path=target,
+                               language=page.language, now=page.now)
+    response = RedirectResponse(url, status_code=303)
+    _set_cookie(response, page, browser, max_age=600)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(CALLBACK_PATH)
+def callback(page: PageDep, request: Request) -> Response:
+    """The provider sends the browser back here with a code (or an error)."""
+    params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
+    client = login_client(page.context, request.app.state)
+    browser = request.cookies.get(cookie_name(page.context.settings))
+    done = finish_login(page.context, client, params, browser, now=page.now)
+    target = done.next_path
+    if valid_mandates(page.context, done.identity.cpr, page.now):
+        target = "/handl-for?" + _next_query(target)
+    response = RedirectResponse(target, status_code=303)
+    _set_cookie(response, page, done.token, max_age=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _next_query(target: str) -> str:
+    from urllib.parse import urlencode
+    return urlencode({"next": target})
+
+
+@router.post("/log-ud")
+def log_out(page: CitizenDep, form: FormDep) -> Response:
+    """End the session here, then at the provider (which sends the browser back)."""
+    logout(page.context, page.me, now=page.now)
+    back = page.context.settings.public_url + "/logget-ud"
+    target = "/logget-ud"
+    client: OpenIdClient | None = getattr(page.request.app.state, "login_client", None)
+    if client is not None:
+        target = client.end_session_url(back) or target
+    response = RedirectResponse(target, status_code=303)
+    _clear_cookie(response, page)
+    return response
+
+
+def _remaining(session: SessionView, page: Page) -> int:
+    return max(0, int((session.ends_at - page.now).total_seconds()))
+
+
+@router.post("/session/forny")
+def renew(page: CitizenDep, form: FormDep) -> Response:
+    """Stay logged in: the request itself counted as activity. Answers JSON to the
+    page's script, or goes back to the page without it."""
+    if page.request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"seconds_left": _remaining(page.me, page)},
+                            headers={"Cache-Control": "no-store"})
+    return page.redirect(safe_next(form.text("next"), "/mine-data"))
+
+
+@router.get("/login/jwks.json")
+def client_jwks(page: PageDep) -> JSONResponse:
+    """The public half of the service's client key, for the provider's registration."""
+    settings = page.context.settings
+    if settings.login_client_key is None:
+        return JSONResponse({"keys": []})
+    return JSONResponse(public_jwks(load_client_key(settings.login_client_key)))
+
+
