@@ -6,6 +6,7 @@ Fixtures are imported into ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -87,6 +88,13 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     """The test run's database with a schema of this test's own as the search path."""
+    with postgres_schema(postgres_url) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A schema of its own in the test run's database, dropped afterwards: its URL."""
     import psycopg
     from sqlalchemy.engine import make_url
 

@@ -94,14 +94,15 @@ def _endpoint(document: dict[str, Any], name: str, *, required: bool,
 class OpenIdClient:
     """One provider and one client registration; safe to share between threads."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+                 http: httpx.Client | None = None) -> None:
         if not settings.login_configured:
             raise LoginRefused("not_configured", "no identity provider is configured")
         self.settings = settings
         self.issuer = settings.login_issuer
         self._clock = clock
-        self._http = httpx.Client(timeout=settings.login_timeout_seconds,
-                                  follow_redirects=False)
+        self._http = http or httpx.Client(timeout=settings.login_timeout_seconds,
+                                          follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: tuple[float, ProviderMetadata] | None = None
         self._keys: tuple[float, KeySet] | None = None
