@@ -22,6 +22,7 @@ from exporter.delivery.receipts import build_receipt, consent_status, sign_recei
 from exporter.delivery.registry import ACTIVE
 from exporter.delivery.states import DeliveryState
 from exporter.errors import EgneDataError
+from exporter.ids import is_id
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
@@ -111,7 +112,8 @@ def give_consent(context: ServiceContext, actor: Actor, cpr_digits: str, spec: C
     if not spec.purpose.strip():
         raise UnknownDataset("state the purpose the service will use the data for")
     with context.sessions.begin() as session:
-        service = session.get(ExternalService, spec.service_id)
+        service = session.get(ExternalService, spec.service_id) \
+            if is_id(spec.service_id) else None
         if service is None:
             raise NotFound("no such service")
         if service.state != ACTIVE:
@@ -133,6 +135,8 @@ def give_consent(context: ServiceContext, actor: Actor, cpr_digits: str, spec: C
 def revoke_consent(context: ServiceContext, actor: Actor, cpr_digits: str, consent_id: str,
                    *, now: datetime | None = None) -> Consent:
     now = now or datetime.now(UTC)
+    if not is_id(consent_id):
+        raise NotFound("no such consent")
     with context.sessions.begin() as session:
         consent = session.scalars(
             select(Consent).where(Consent.id == consent_id).with_for_update()
@@ -157,6 +161,8 @@ def revoke_consent(context: ServiceContext, actor: Actor, cpr_digits: str, conse
 
 
 def get_consent(context: ServiceContext, cpr_digits: str, consent_id: str) -> Consent:
+    if not is_id(consent_id):
+        raise NotFound("no such consent")
     with context.sessions() as session:
         consent = session.get(Consent, consent_id, options=[selectinload(Consent.events)])
     if consent is None or consent.subject_cpr != cpr_digits:

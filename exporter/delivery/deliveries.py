@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from exporter.db.models import Consent, Delivery, ExternalService, Mandate, Request
 from exporter.delivery.consents import NotAllowed, consent_problem, record_event
 from exporter.delivery.states import OPEN, DeliveryState
+from exporter.ids import is_id
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
@@ -94,6 +95,10 @@ def create_delivery(
     service); whether it was created now. :class:`NotAllowed` without a basis."""
     now = now or datetime.now(UTC)
     refusal: str | None = None
+    if not is_id(request_id):
+        raise NotFound("no such request")
+    if not is_id(service_id) or (consent_id is not None and not is_id(consent_id)):
+        raise NotFound("no such service or consent")
     with context.sessions.begin() as session:
         request = session.get(Request, request_id)
         if request is None or request.subject_cpr != cpr_digits:
@@ -153,6 +158,8 @@ def retry_delivery(context: ServiceContext, actor: Actor, delivery_id: str,
                    *, cpr_digits: str | None = None, now: datetime | None = None) -> Delivery:
     """Send a dead-lettered delivery again, with a fresh round of attempts."""
     now = now or datetime.now(UTC)
+    if not is_id(delivery_id):
+        raise NotFound("no such delivery")
     with context.sessions.begin() as session:
         delivery = session.scalars(
             select(Delivery).where(Delivery.id == delivery_id).with_for_update()
@@ -172,6 +179,8 @@ def retry_delivery(context: ServiceContext, actor: Actor, delivery_id: str,
 
 def get_delivery(context: ServiceContext, delivery_id: str,
                  *, cpr_digits: str | None = None) -> Delivery:
+    if not is_id(delivery_id):
+        raise NotFound("no such delivery")
     with context.sessions() as session:
         delivery = session.get(Delivery, delivery_id,
                                options=[selectinload(Delivery.attempts)])

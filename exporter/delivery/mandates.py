@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from exporter.db.models import Mandate
 from exporter.delivery.consents import NotAllowed
+from exporter.ids import is_id
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
@@ -141,6 +142,8 @@ def grant_mandate(context: ServiceContext, actor: Actor, cpr_digits: str, spec: 
 def revoke_mandate(context: ServiceContext, actor: Actor, cpr_digits: str, mandate_id: str,
                    *, now: datetime | None = None) -> Mandate:
     now = now or datetime.now(UTC)
+    if not is_id(mandate_id):
+        raise NotFound("no such mandate")
     with context.sessions.begin() as session:
         mandate = session.scalars(
             select(Mandate).where(Mandate.id == mandate_id).with_for_update()

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exporter.db.models import ExternalService
 from exporter.errors import EgneDataError
+from exporter.ids import is_id
 from exporter.keys import Keyring
 from exporter.service import audit
 from exporter.service.audit import Actor
@@ -183,6 +184,8 @@ def set_service_state(context: ServiceContext, actor: Actor, service_id: str, st
     if state not in (ACTIVE, SUSPENDED):
         raise InvalidService(f"a service is {ACTIVE} or {SUSPENDED}")
     now = now or datetime.now(UTC)
+    if not is_id(service_id):
+        raise NotFound("no such service")
     with context.sessions.begin() as session:
         service = session.scalars(
             select(ExternalService).where(ExternalService.id == service_id).with_for_update()
@@ -197,6 +200,8 @@ def set_service_state(context: ServiceContext, actor: Actor, service_id: str, st
 
 
 def get_service(context: ServiceContext, service_id: str) -> ExternalService:
+    if not is_id(service_id):
+        raise NotFound("no such service")
     with context.sessions() as session:
         service = session.get(ExternalService, service_id)
     if service is None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from exporter.cpr import Cpr
 from exporter.db.models import Request, SourceTask, table_of
 from exporter.errors import EgneDataError
+from exporter.ids import is_id
 from exporter.profile import Profile
 from exporter.service import audit
 from exporter.service.audit import Actor
@@ -353,7 +354,7 @@ def _by_idempotency_key(
 def get_request(context: ServiceContext, request_id: str, *, cpr_digits: str) -> Request:
     """The request, if it is about ``cpr_digits``; :class:`NotFound` otherwise, as if it
     did not exist (a citizen learns nothing of another's requests)."""
-    if len(request_id) > 36:
+    if not is_id(request_id):
         raise NotFound("no such request")
     with context.sessions() as session:
         row = session.get(Request, request_id)

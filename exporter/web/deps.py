@@ -12,6 +12,7 @@ A refused CSRF token or too many forms is a clear page and an audit event.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -49,6 +50,8 @@ __all__ = [
     "PageDep",
     "TooManyForms",
 ]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 PASSIVE = "passive"
 """A route whose requests do not count as activity (a page's own progress polling)."""
@@ -92,6 +95,8 @@ class Page:
             "lang_query": "" if self.session is not None or self.language == "da"
             else "?lang=en",
             "path": request.url.path,
+            # Where to come back to after logging in again: this page, if it can be got.
+            "return_path": request.url.path if request.method == "GET" else "/mine-data",
             "session": self.session,
             "csrf": self.session.csrf_token if self.session else "",
             "profile": self.context.profile,
@@ -237,15 +242,18 @@ class Form:
     data: FormData
 
     def text(self, name: str, limit: int = 2000, *, strip: bool = True) -> str:
-        """The field's value, stripped and cut to ``limit`` characters ("" if absent)."""
+        """The field's value without control characters (line breaks stay), stripped
+        and cut to ``limit`` characters ("" if absent)."""
         value = self.data.get(name)
         if not isinstance(value, str):
             return ""
+        value = _CONTROL.sub("", value[: limit * 2])
         return (value.strip() if strip else value)[:limit]
 
     def texts(self, name: str) -> list[str]:
         """Every value of a repeated field (checkboxes), at most 200."""
-        return [v.strip()[:200] for v in self.data.getlist(name) if isinstance(v, str)][:200]
+        return [_CONTROL.sub("", v[:400]).strip()[:200]
+                for v in self.data.getlist(name) if isinstance(v, str)][:200]
 
     def items(self) -> list[tuple[str, str]]:
         return [(k, v) for k, v in self.data.multi_items() if isinstance(v, str) and k != "csrf"]

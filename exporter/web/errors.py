@@ -46,10 +46,11 @@ def _refused_login(request: Request, refusal: LoginRefused) -> HTMLResponse:
     status = 503 if refusal.reason in ("not_configured", "provider_unreachable") else 403
     response = current.render("portal/login_refused.html.j2", status=status,
                               reason=refusal.reason)
-    settings = current.context.settings
-    response.delete_cookie(cookie_name(settings), path="/",
-                           secure=settings.public_url.startswith("https://"), httponly=True,
-                           samesite="lax")
+    if current.session is None:  # the cookie held the failed login's browser token
+        settings = current.context.settings
+        response.delete_cookie(cookie_name(settings), path="/",
+                               secure=settings.public_url.startswith("https://"),
+                               httponly=True, samesite="lax")
     return response
 
 
