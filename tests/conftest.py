@@ -139,6 +139,7 @@ def _static_connector(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connectors, "available_connectors", lambda: targets)
 
 
+from tests.browser import browser  # noqa: E402, F401  (fixture)
 from tests.portal import portal  # noqa: E402, F401  (fixture)
 from tests.servers import (  # noqa: E402, F401  (fixtures)
     postgres_schema_url,

@@ -33,3 +33,5 @@ class LoginRefused(EgneDataError):
         assert reason in REASONS, reason
         super().__init__(detail or reason)
         self.reason = reason
+        self.language: str | None = None
+        """The language the login began in, where it is known (for the refusal page)."""

@@ -116,6 +116,15 @@ def _finish(context: ServiceContext, client: OpenIdClient, params: Mapping[str, 
     attempt = _take_attempt(context, state) if state else None
     if attempt is None or now >= attempt.expires_at:
         raise LoginRefused("state", "unknown, used or expired state")
+    try:
+        return _complete(context, client, params, browser_token, attempt, now)
+    except LoginRefused as refusal:
+        refusal.language = attempt.language
+        raise
+
+
+def _complete(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
+              browser_token: str | None, attempt: LoginAttempt, now: datetime) -> LoggedIn:
     if not browser_token or token_hash(browser_token) != attempt.browser:
         raise LoginRefused("browser", "the login was begun in another browser")
     metadata = client.metadata()

@@ -313,10 +313,12 @@ class OpenIdClient:
             raise LoginRefused("claims", "the ID token's azp is not this client")
         return claims
 
-    def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
+    def end_session_url(self, post_logout_redirect_uri: str, *, language: str = "da"
+                        ) -> str | None:
         """Where to send the browser to end the provider's session too; None if the
         provider has no end-session endpoint. No ``id_token_hint``: the ID token holds
-        the CPR number, which never goes into a URL."""
+        the CPR number, which never goes into a URL. ``state`` carries the page language
+        back to the page after logging out, where no session says it any more."""
         try:
             endpoint = self.metadata().end_session_endpoint
         except LoginRefused:
@@ -324,5 +326,6 @@ class OpenIdClient:
         if endpoint is None:
             return None
         query = urlencode({"client_id": self.settings.login_client_id,
-                           "post_logout_redirect_uri": post_logout_redirect_uri})
+                           "post_logout_redirect_uri": post_logout_redirect_uri,
+                           "state": language, "ui_locales": language})
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

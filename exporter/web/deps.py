@@ -86,17 +86,21 @@ class Page:
     def values(self) -> dict[str, Any]:
         """What the layout needs on every page."""
         request, other = self.request, "en" if self.language == "da" else "da"
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        if request.method == "GET":
+            query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+            here = request.url.path
+        else:  # a form's answer cannot be fetched again: switch on the overview
+            query, here = [], "/mine-data"
         query.append(("lang", other))
         return {
             "lang": self.language,
             "other_lang": other,
-            "other_lang_url": f"{request.url.path}?{urlencode(query)}",
+            "other_lang_url": f"{here}?{urlencode(query)}",
             "lang_query": "" if self.session is not None or self.language == "da"
             else "?lang=en",
             "path": request.url.path,
             # Where to come back to after logging in again: this page, if it can be got.
-            "return_path": request.url.path if request.method == "GET" else "/mine-data",
+            "return_path": here if request.method == "GET" else "/mine-data",
             "session": self.session,
             "csrf": self.session.csrf_token if self.session else "",
             "profile": self.context.profile,

@@ -43,6 +43,8 @@ def _render(request: Request, status: int, kind: str) -> HTMLResponse:
 
 def _refused_login(request: Request, refusal: LoginRefused) -> HTMLResponse:
     current = _page(request, 403)
+    if refusal.language in LANGUAGES and "lang" not in request.query_params:
+        current.language = refusal.language
     status = 503 if refusal.reason in ("not_configured", "provider_unreachable") else 403
     response = current.render("portal/login_refused.html.j2", status=status,
                               reason=refusal.reason)

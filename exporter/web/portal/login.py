@@ -114,10 +114,10 @@ def log_out(page: CitizenDep, form: FormDep) -> Response:
     """End the session here, then at the provider (which sends the browser back)."""
     logout(page.context, page.me, now=page.now)
     back = page.context.settings.public_url + "/logget-ud"
-    target = "/logget-ud"
+    target = f"/logget-ud?state={page.language}"
     client: OpenIdClient | None = getattr(page.request.app.state, "login_client", None)
     if client is not None:
-        target = client.end_session_url(back) or target
+        target = client.end_session_url(back, language=page.language) or target
     response = RedirectResponse(target, status_code=303)
     _clear_cookie(response, page)
     return response

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from exporter.web.deps import PageDep
+from exporter.web.render import LANGUAGES
 
 router = APIRouter(tags=["pages"])
 
@@ -29,5 +30,8 @@ def accessibility(page: PageDep) -> HTMLResponse:
 
 
 @router.get("/logget-ud", response_class=HTMLResponse)
-def logged_out(page: PageDep) -> HTMLResponse:
+def logged_out(page: PageDep, state: str = "") -> HTMLResponse:
+    """After logging out; the provider hands the page language back as ``state``."""
+    if state in LANGUAGES and "lang" not in page.request.query_params:
+        page.language = state
     return page.render("portal/logged_out.html.j2")

@@ -214,7 +214,7 @@ def test_logout_ends_the_session_here_and_at_the_provider(portal: Portal,
     xsrf = confirm.text.split('name="xsrf" value="')[1].split('"')[0]
     done = http.post(form if form.startswith("http") else portal.provider.issuer + form,
                      data={"xsrf": xsrf, "logout": "yes"})
-    assert done.headers["location"].startswith(f"{portal.url}/logget-ud")
+    assert done.headers["location"].startswith(f"{portal.url}/logget-ud?state=da")
 
 
 def test_client_secret_basic_works_too(portal: Portal, http: httpx.Client) -> None:
