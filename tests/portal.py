@@ -132,10 +132,16 @@ def start_login(http: httpx.Client, portal: Portal, next_path: str = "/mine-data
                 account: str = "anna") -> str:
     """Begin at the portal, sign in at the provider's own form; the callback URL the
     provider sends the browser back to (not yet followed)."""
-    response = http.get(f"{portal.url}/log-ind?{urlencode({'next': next_path})}")
+    return start_login_at(http, portal.url, portal.provider.issuer, next_path, account)
+
+
+def start_login_at(http: httpx.Client, url: str, issuer: str, next_path: str,
+                   account: str) -> str:
+    """:func:`start_login` for a portal at ``url`` with its provider at ``issuer``."""
+    response = http.get(f"{url}/log-ind?{urlencode({'next': next_path})}")
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    assert location.startswith(portal.provider.issuer)
+    assert location.startswith(issuer)
     while True:
         response = http.get(location)
         if response.status_code not in (302, 303):
@@ -146,7 +152,7 @@ def start_login(http: httpx.Client, portal: Portal, next_path: str = "/mine-data
     response = http.post(_absolute(location, form.group(1)),
                          data={"prompt": "login", "login": account, "password": "any"})
     location = _absolute(location, response.headers["location"])
-    while not location.startswith(portal.url + CALLBACK_PATH):
+    while not location.startswith(url + CALLBACK_PATH):
         response = http.get(location)
         assert response.status_code in (302, 303), response.text[:500]
         location = _absolute(location, response.headers["location"])

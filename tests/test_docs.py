@@ -97,3 +97,46 @@ def test_every_service_setting_is_documented() -> None:
     doc = _doc("docs/settings.md")
     missing = [name for name in Settings.model_fields if f"| `{name}` |" not in doc]
     assert missing == [], f"undocumented settings: {missing}"
+
+
+def _page_route(path: str) -> str:
+    return re.sub(r"{\w+_id}", "{id}", path).replace("{name:path}", "{file}")
+
+
+def test_every_page_is_documented() -> None:
+    from exporter.web.portal import ROUTERS
+
+    doc = _doc("docs/pages.md")
+    routes = [f"{method} {_page_route(route.path)}"
+              for router in ROUTERS for route in router.routes
+              for method in sorted(getattr(route, "methods", ()))]
+    assert len(routes) > 30
+    missing = [r for r in routes if f"`{r}`" not in doc]
+    assert missing == [], f"pages missing from docs/pages.md: {missing}"
+    assert "docs/pages.md" in _doc("README.md")
+
+
+def test_every_login_refusal_is_documented_and_worded_in_both_languages() -> None:
+    from exporter.login import REASONS
+    from exporter.web.render import texts
+
+    doc = _doc("docs/login.md")
+    assert [r for r in REASONS if f"`{r}`" not in doc] == []
+    for language in ("da", "en"):
+        refused = texts(language)["refused"]
+        assert [r for r in REASONS if r not in refused] == [], language
+
+
+def _text_keys(tree: object, prefix: str = "") -> set[str]:
+    if isinstance(tree, dict):
+        return {k for key, value in tree.items() for k in _text_keys(value, f"{prefix}{key}.")}
+    if isinstance(tree, list) and tree and isinstance(tree[0], dict):
+        return {k for i, item in enumerate(tree) for k in _text_keys(item, f"{prefix}{i}.")}
+    return {prefix.rstrip(".")}
+
+
+def test_the_pages_say_the_same_in_danish_and_english() -> None:
+    from exporter.web.render import texts
+
+    danish, english = _text_keys(texts("da")), _text_keys(texts("en"))
+    assert sorted(danish - english) == [] and sorted(english - danish) == []

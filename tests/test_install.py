@@ -41,6 +41,15 @@ def test_wheel_has_its_data_and_runs_the_demo(tmp_path: Path) -> None:
         "exporter/profiles/demo.toml",
         "exporter/reference/kommuner.json",
         "exporter/reference/kle.json",
+        "templates/web/layout.html.j2",
+        "templates/web/portal/overview.html.j2",
+        "templates/web/texts/da.toml",
+        "templates/web/texts/en.toml",
+        "templates/web/static/egnedata.css",
+        "templates/web/static/egnedata.js",
+        "exporter/devlogin/provider.mjs",
+        "exporter/devlogin/package.json",
+        "exporter/devlogin/package-lock.json",
     ):
         assert needed in names, needed
     site = tmp_path / "site"

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to ``app``.
-    from exporter.cli import crypto, delivery, package, service, sources  # noqa: F401
+    from exporter.cli import crypto, delivery, package, portal, service, sources  # noqa: F401
 
 
 def main() -> None:
