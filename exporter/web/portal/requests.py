@@ -45,8 +45,7 @@ def overview(page: CitizenDep) -> HTMLResponse:
     found = get_overview(page.context, Cpr(page.acting.cpr))
     counts = {d.id: d for d in found.datasets}
     rows = [(choice, counts.get(choice.id)) for choice in dataset_choices(page.context.profile)]
-    latest = [request_view(r, page.context.profile, page.now.date())
-              for r in list_requests(page.context, page.acting.cpr, limit=3)]
+    latest = list_requests(page.context, page.acting.cpr, limit=3, related=False)
     return page.render("portal/overview.html.j2", rows=rows, contacts=found.contacts,
                        made_at=found.made_at, latest=latest)
 
