@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from exporter.db.models import AuditEvent, Mandate
-from exporter.delivery.mandates import authorise, sync_login_mandates
 from exporter.delivery.consents import NotAllowed
+from exporter.delivery.mandates import authorise, sync_login_mandates
 from exporter.devlogin import privilege_list
 from exporter.keys import generate_keys
 from exporter.login.privileges import Privilege, parse_privileges
