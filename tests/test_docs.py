@@ -140,3 +140,14 @@ def test_the_pages_say_the_same_in_danish_and_english() -> None:
 
     danish, english = _text_keys(texts("da")), _text_keys(texts("en"))
     assert sorted(danish - english) == [] and sorted(english - danish) == []
+
+
+def test_every_audit_action_is_documented_and_states_have_theirs() -> None:
+    from exporter.delivery.states import DeliveryState
+    from exporter.service.audit import ACTIONS
+    from exporter.service.lifecycle import RequestState
+
+    doc = _doc("docs/service.md")
+    assert [a for a in sorted(ACTIONS) if f"`{a}`" not in doc] == []
+    assert {f"request.{s.value}" for s in RequestState} <= ACTIONS
+    assert {f"delivery.{s.value}" for s in DeliveryState} <= ACTIONS

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from exporter.db.models import AuditEvent, AuditHead, table_of
 
-__all__ = ["GENESIS", "Actor", "ChainCheck", "event", "record", "record_all", "seal", "seal_all",
-           "verify_chain"]
+__all__ = ["ACTIONS", "GENESIS", "Actor", "ChainCheck", "event", "record", "record_all", "seal",
+           "seal_all", "verify_chain"]
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -45,6 +45,25 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(SYSTEM, SYSTEM)
+
+ACTIONS = frozenset({
+    # A request's life: one event per state it enters (exporter.service.lifecycle).
+    "request.received", "request.collecting", "request.assembling", "request.ready",
+    "request.ready_with_gaps", "request.failed", "request.cancelled", "request.expired",
+    "request.deadline_extended", "request.refused",
+    "source.collected", "source.failed", "package.downloaded", "package.deleted",
+    # Sharing: the registry, consents, mandates and deliveries.
+    "service.registered", "service.suspended", "service.resumed",
+    "consent.given", "consent.used", "consent.revoked",
+    "mandate.granted", "mandate.revoked",
+    "delivery.created", "delivery.retried", "delivery.retry_wait", "delivery.pending",
+    "delivery.sending", "delivery.delivered", "delivery.dead_letter", "delivery.cancelled",
+    "push.refused",
+    # The pages: logging in and out, and refused forms.
+    "login.succeeded", "login.refused", "login.next_refused", "logout", "csrf.refused",
+    "forms.limited",
+})
+"""Every action the log records; each is documented in docs/service.md (a test checks)."""
 
 
 _EVENTS = table_of(AuditEvent)
@@ -83,7 +102,9 @@ def event(
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """An event as :func:`record_all` takes it."""
+    """An event as :func:`record_all` takes it. ``action`` is one of :data:`ACTIONS`."""
+    if action not in ACTIONS:
+        raise ValueError(f"{action!r} is not an audit action (add it to audit.ACTIONS)")
     return {
         "at": at or datetime.now(UTC),
         "actor": actor.subject,

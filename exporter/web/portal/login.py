@@ -31,11 +31,14 @@ from exporter.login import (
 )
 from exporter.login.keys import load_client_key, public_jwks
 from exporter.login.sessions import SessionView
+from exporter.service import audit
+from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.web.deps import CitizenDep, FormDep, Page, PageDep
 
 router = APIRouter(tags=["pages"])
 _lock = threading.Lock()
+ANONYMOUS = Actor("anonymous", "anonymous")
 
 
 def login_client(context: ServiceContext, state: Any) -> OpenIdClient:
@@ -75,8 +78,14 @@ def _clear_cookie(response: Response, page: Page) -> None:
 
 @router.get("/log-ind")
 def login(page: PageDep, next: str | None = None) -> Response:
-    """Start a login at the identity provider."""
+    """Start a login at the identity provider. A ``next`` off the site is refused with a
+    page (and audited): someone may have sent the citizen a misleading link."""
     target = safe_next(next)
+    if next and target != next:
+        with page.context.sessions.begin() as db:
+            actor = Actor(page.session.cpr or "", "citizen") if page.session else ANONYMOUS
+            audit.record(db, actor, "login.next_refused", detail={})
+        return page.render("portal/next_refused.html.j2", status=400)
     if page.session is not None:
         return page.redirect(target)
     client = login_client(page.context, page.request.app.state)

@@ -3,6 +3,7 @@ callback can be wrong, each refused with a clear page and an audit event."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -173,10 +174,26 @@ def test_a_login_without_a_cpr_number_says_what_to_do(portal: Portal,
     "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
     "/ok\r\nSet-Cookie: x=1", "http:/evil.example",
 ])
-def test_next_goes_only_to_local_paths(portal: Portal, http: httpx.Client, target: str) -> None:
-    response = log_in(http, portal, "anna", target)
-    assert response.status_code == 303
-    assert response.headers["location"] == "/mine-data"
+def test_a_next_off_the_site_is_refused(portal: Portal, http: httpx.Client, target: str) -> None:
+    def count() -> int:
+        with portal.context.sessions() as session:
+            return len(session.scalars(select(AuditEvent.id).where(
+                AuditEvent.action == "login.next_refused")).all())
+
+    before = count()
+    response = http.get(f"{portal.url}/log-ind?{urlencode({'next': target})}")
+    assert response.status_code == 400 and "uden for Egne Data" in response.text
+    assert "set-cookie" not in response.headers and "location" not in response.headers
+    assert 'href="/log-ind"' in response.text
+    links = re.findall(r'href="([^"]+)"', response.text)
+    assert all(link.startswith(("/", "#", "mailto:")) and not link.startswith("//")
+               for link in links), links
+    assert count() == before + 1
+
+
+def test_after_login_the_browser_goes_to_the_local_page_asked_for(
+        portal: Portal, http: httpx.Client) -> None:
+    assert log_in(http, portal, "anna", "/del?x=1").headers["location"] == "/del?x=1"
 
 
 def test_a_session_id_set_before_login_is_never_used(portal: Portal,
