@@ -165,6 +165,19 @@ def log_in(http: httpx.Client, portal: Portal, account: str = "anna",
     return http.get(start_login(http, portal, next_path, account))
 
 
+def send_request(http: httpx.Client, portal: Portal, datasets: list[str], **period: str) -> str:
+    """Ask through the pages as a citizen does (form, check, send); the request's id."""
+    csrf = csrf_of(http.get(f"{portal.url}/bestil").text)
+    fields = {"csrf": csrf, "datasets": datasets, **period}
+    check = http.post(f"{portal.url}/bestil/tjek", data=fields)
+    assert check.status_code == 200, check.text[:2000]
+    key = re.search(r'name="key" value="([^"]+)"', check.text)
+    assert key is not None
+    sent = http.post(f"{portal.url}/bestil", data={**fields, "key": key.group(1)})
+    assert sent.status_code == 303, sent.text[:2000]
+    return sent.headers["location"].split("/")[2].split("?")[0]
+
+
 def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match is not None, "the page has no form with a CSRF token"

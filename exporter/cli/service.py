@@ -71,7 +71,9 @@ def serve(
         raise typer.Exit(code=2) from None
     set_context(context)
     mode = "rq on Redis" if settings.redis_url else "an in-process queue"
-    console.print(f"Egne Data on http://{host}:{port}/v1/docs — jobs run on {mode}.")
+    pages = "the pages" if settings.login_configured else "the pages (no login set up)"
+    console.print(f"Egne Data on http://{host}:{port}/: {pages}, and the API at /v1/docs; "
+                  f"jobs run on {mode}.")
     if workers > 1:  # migrated and keys made above; each process builds its own context
         context.close()
         try:

@@ -10,6 +10,7 @@ http in development it is ``egnedata`` without Secure.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -132,9 +133,8 @@ def load_session(context: ServiceContext, token: str | None, *, now: datetime,
         with context.sessions.begin() as session:
             session.execute(update(WebSession).where(WebSession.id == key)
                             .values(last_seen_at=now))
-        view = _view(row, settings)
-        view = SessionView(**{**view.__dict__, "idle_expires_at":
-                              now + timedelta(minutes=settings.session_idle_minutes)})
+        view = dataclasses.replace(
+            view, idle_expires_at=now + timedelta(minutes=settings.session_idle_minutes))
     return view
 
 

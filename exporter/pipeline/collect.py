@@ -42,6 +42,7 @@ __all__ = [
     "dataset_pages",
     "gap_kind",
     "id_prefix",
+    "open_connector",
     "to_record",
 ]
 
@@ -372,6 +373,14 @@ def _collect_dataset(
                       orjson.dumps(summary.to_json()))
 
 
+def open_connector(source: SourceSettings) -> Connector:
+    """The source's connector; :class:`PermanentSourceError` if its settings are wrong."""
+    try:
+        return connector_class(source.connector).from_settings(source.settings)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PermanentSourceError(f"source {source.id!r} is misconfigured: {exc}") from exc
+
+
 def gap_kind(exc: BaseException) -> str:
     """The :data:`GAP_REASONS` key for a source that failed with ``exc``."""
     if isinstance(exc, SourceTimeout):
@@ -396,10 +405,7 @@ def collect_source(
     results = [DatasetResult(ds.id, source.id, ds.record_type) for ds in source.datasets]
     deadline = time.monotonic() + source.timeout_seconds
     try:
-        try:
-            connector = connector_class(source.connector).from_settings(source.settings)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise PermanentSourceError(f"source {source.id!r} is misconfigured: {exc}") from exc
+        connector = open_connector(source)
         for dataset, result in zip(source.datasets, results, strict=True):
             _collect_dataset(
                 connector,

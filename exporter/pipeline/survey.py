@@ -11,9 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exporter.connectors import Subject, connector_class
-from exporter.errors import PermanentSourceError, SourceError
-from exporter.pipeline.collect import KEEP_LIMITS, DatasetResult, dataset_pages, gap_kind
+from exporter.connectors import Subject
+from exporter.errors import SourceError
+from exporter.pipeline.collect import (
+    KEEP_LIMITS,
+    DatasetResult,
+    dataset_pages,
+    gap_kind,
+    open_connector,
+)
 from exporter.profile import SourceSettings
 from formats.records import record_type
 from formats.summary import DatasetSummary
@@ -45,10 +51,7 @@ def survey_source(source: SourceSettings, subject: Subject, municipality_code: s
     ]
     deadline = time.monotonic() + min(time_limit, source.timeout_seconds)
     try:
-        try:
-            connector = connector_class(source.connector).from_settings(source.settings)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise PermanentSourceError(f"source {source.id!r} is misconfigured") from exc
+        connector = open_connector(source)
         for dataset, survey in zip(source.datasets, surveys, strict=True):
             for records in dataset_pages(connector, subject, source, dataset, survey.result,
                                          municipality_code=municipality_code,

@@ -172,7 +172,7 @@ class Acting:
 
 @dataclass
 class CitizenPage(Page):
-    acting: Acting = field(default=None)  # type: ignore[assignment]
+    acting: Acting
 
     @property
     def me(self) -> SessionView:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -114,7 +115,6 @@ def callback(page: PageDep, request: Request) -> Response:
 
 
 def _next_query(target: str) -> str:
-    from urllib.parse import urlencode
     return urlencode({"next": target})
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
@@ -126,8 +127,6 @@ def check_request(page: CitizenDep, form: FormDep) -> HTMLResponse:
 @router.post("/bestil")
 async def send_request(page: CitizenDep, form: FormDep) -> Response:
     """Send the request; the same form sent twice makes one request."""
-    import anyio.to_thread
-
     values = _form_of(form, page)
     key = form.text("key", 100)
     if values.errors or not key:

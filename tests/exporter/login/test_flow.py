@@ -14,7 +14,17 @@ from sqlalchemy import select, update
 
 from exporter.db.models import AuditEvent, LoginAttempt, Mandate, Request, WebSession
 from exporter.login.sessions import token_hash
-from tests.portal import ANNA, BENT, CARL, Portal, browser_client, csrf_of, log_in, start_login
+from tests.portal import (
+    ANNA,
+    BENT,
+    CARL,
+    Portal,
+    browser_client,
+    csrf_of,
+    log_in,
+    send_request,
+    start_login,
+)
 
 pytestmark = pytest.mark.provider
 
@@ -60,13 +70,7 @@ def test_a_citizen_logs_in_and_the_session_is_theirs(portal: Portal, http: httpx
 def test_the_assurance_level_is_kept_with_each_request(portal: Portal, http: httpx.Client) -> None:
     log_in(http, portal, "carl")
     http.get(f"{portal.url}/handl-for")  # Carl holds a mandate from Bent: he is asked
-    form = http.get(f"{portal.url}/bestil").text
-    check = http.post(f"{portal.url}/bestil/tjek", data={"csrf": csrf_of(form),
-                                                         "datasets": ["sager"]})
-    key = check.text.split('name="key" value="')[1].split('"')[0]
-    sent = http.post(f"{portal.url}/bestil", data={"csrf": csrf_of(form), "datasets": ["sager"],
-                                                   "key": key})
-    request_id = sent.headers["location"].split("/")[2].split("?")[0]
+    request_id = send_request(http, portal, ["sager"])
     with portal.context.sessions() as session:
         row = session.get(Request, request_id)
     assert row is not None and row.assurance_level == "High" and row.subject_cpr == CARL

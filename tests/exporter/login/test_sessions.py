@@ -18,7 +18,7 @@ from exporter.db.models import AuditEvent, WebSession
 from exporter.login.sessions import token_hash
 from exporter.service.context import ServiceContext
 from exporter.settings import Settings
-from tests.portal import ANNA, Portal, browser_client, csrf_of, log_in
+from tests.portal import ANNA, Portal, browser_client, csrf_of, log_in, send_request
 
 pytestmark = pytest.mark.provider
 
@@ -70,13 +70,7 @@ def test_pages_move_the_idle_clock_and_progress_polling_does_not(
     seconds = int(re.search(r'data-session-seconds="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
     assert 14 * 60 <= seconds <= 15 * 60
     assert 'data-warning-seconds="120"' in page.text and '<dialog id="timeout-dialog"' in page.text
-    form = http.get(f"{portal.url}/bestil").text
-    check = http.post(f"{portal.url}/bestil/tjek", data={"csrf": csrf_of(form),
-                                                         "datasets": ["person"]})
-    key = check.text.split('name="key" value="')[1].split('"')[0]
-    sent = http.post(f"{portal.url}/bestil", data={"csrf": csrf_of(form), "datasets": ["person"],
-                                                   "key": key})
-    status_url = portal.url + sent.headers["location"].split("?")[0]
+    status_url = f"{portal.url}/anmodninger/{send_request(http, portal, ['person'])}"
     earlier = datetime.now(UTC) - timedelta(minutes=5)
     _set(portal, http, last_seen_at=earlier)
     assert http.get(status_url + "/fremdrift").status_code == 200

@@ -15,7 +15,7 @@ from tests.exporter.service.conftest import ContextFactory
 CLERK = Actor("cw-1", "caseworker")
 
 
-def _write(context: object, n: int, action: str = "test.event") -> None:
+def _write(context: object, n: int, action: str = "request.deadline_extended") -> None:
     for i in range(n):
         with context.sessions.begin() as session:  # type: ignore[attr-defined]
             record(session, CLERK, action, detail={"i": i})
@@ -106,7 +106,7 @@ def test_tampering_with_a_sealed_event_breaks_the_chain(
 def test_a_failed_transaction_leaves_no_event(make_context: ContextFactory) -> None:
     context = make_context(manual=True)
     with pytest.raises(RuntimeError), context.sessions.begin() as session:
-        record(session, CLERK, "test.rolled-back")
+        record(session, CLERK, "logout")
         raise RuntimeError("the change failed")
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0

@@ -22,7 +22,7 @@ from exporter.keys import Keyring
 from formats import age
 from formats.minisign import verify as minisign_verify
 from formats.verify import verify_package
-from tests.portal import ANNA, BENT, Portal, browser_client, csrf_of, log_in
+from tests.portal import ANNA, BENT, Portal, browser_client, csrf_of, log_in, send_request
 
 pytestmark = pytest.mark.provider
 
@@ -43,16 +43,8 @@ def anna(portal: Portal) -> Iterator[httpx.Client]:
 def request_package(portal: Portal, http: httpx.Client, datasets: list[str] | None = None,
                     **period: str) -> str:
     """Ask through the pages (form, check, send); the request's id once it is ready."""
-    form = http.get(f"{portal.url}/bestil")
-    csrf = csrf_of(form.text)
-    fields = {"csrf": csrf, "datasets": datasets or ["person", "sager", "kontaktenheder"],
-              **period}
-    check = http.post(f"{portal.url}/bestil/tjek", data=fields)
-    assert check.status_code == 200, check.text[:2000]
-    key = re.search(r'name="key" value="([^"]+)"', check.text).group(1)  # type: ignore[union-attr]
-    sent = http.post(f"{portal.url}/bestil", data={**fields, "key": key})
-    assert sent.status_code == 303
-    request_id = sent.headers["location"].split("/")[2].split("?")[0]
+    request_id = send_request(http, portal, datasets or ["person", "sager", "kontaktenheder"],
+                              **period)
     deadline = time.monotonic() + 60
     while 'data-active="true"' in (progress := http.get(
             f"{portal.url}/anmodninger/{request_id}/fremdrift").text):
