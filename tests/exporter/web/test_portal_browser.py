@@ -289,5 +289,7 @@ def test_the_request_journey_by_keyboard_alone(portal: Portal, context: BrowserC
     assert verify_package(saved, keyring.public_key).ok
     press_to(page, page.get_by_role("button", name=t["layout"]["log_out"]))
     page.wait_for_url(f"{portal.provider.issuer}/**")
-    page.keyboard.press("Enter")  # the provider's "Yes, sign me out" has the focus
+    # The provider's "Yes, sign me out" takes the focus when its page has loaded.
+    expect(page.get_by_role("button", name="Yes, sign me out")).to_be_focused()
+    page.keyboard.press("Enter")
     page.wait_for_url(f"{portal.url}/logget-ud?**")
