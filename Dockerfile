@@ -1,6 +1,8 @@
 # Egne Data: the exporter and its command line.
 #   docker build -t egnedata .
 #   docker run --rm -v "$PWD/out:/out" egnedata demo --out /out
+#   docker run -p 8000:8000 --env-file egnedata.env egnedata serve --host 0.0.0.0
+#     (the pages and the API; settings in docs/settings.md, login in docs/login.md)
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

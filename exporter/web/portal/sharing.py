@@ -68,8 +68,7 @@ def sharing(page: CitizenDep, sendt: str = "") -> HTMLResponse:
                   for d in list_deliveries(page.context, cpr_digits=page.acting.cpr)]
     ready = [request_view(r, page.context.profile, today)
              for r in list_requests(page.context, page.acting.cpr, limit=20)]
-    return page.render("portal/sharing.html.j2",
-                       services=[s for s in services.values() if s.state == ACTIVE],
+    return page.render("portal/sharing.html.j2", services=list(services.values()),
                        consents=consents, deliveries=deliveries,
                        ready=[r for r in ready if r.ready], sent=sendt)
 

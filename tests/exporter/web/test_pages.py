@@ -332,3 +332,18 @@ def test_the_age_file_opens_with_the_age_command(portal: Portal, anna: httpx.Cli
     out = tmp_path / "kopi.zip"
     _with_tty(["age", "-d", "-o", str(out), str(encrypted)], phrase, prompts=1)
     assert "index.html" in zipfile.ZipFile(out).namelist()
+
+
+def test_a_paused_service_is_shown_as_paused_and_takes_no_consent(portal: Portal,
+                                                                  anna: httpx.Client) -> None:
+    from exporter.delivery.registry import ACTIVE, SUSPENDED, set_service_state
+    from exporter.service.audit import Actor
+
+    admin = Actor("admin-1", "admin")
+    set_service_state(portal.context, admin, portal.service_id, SUSPENDED)
+    try:
+        page = anna.get(f"{portal.url}/del")
+        assert "Sat på pause" in page.text and f'href="/del/{portal.service_id}"' not in page.text
+        assert anna.get(f"{portal.url}/del/{portal.service_id}").status_code == 403
+    finally:
+        set_service_state(portal.context, admin, portal.service_id, ACTIVE)
