@@ -152,6 +152,9 @@ def create_app(
         finally:
             if background is not None:
                 background.stop()
+            login_client = getattr(app.state, "login_client", None)
+            if login_client is not None:  # made by the pages on the first login
+                login_client.close()
 
     app = FastAPI(
         title="Egne Data",

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from exporter.db.models import LoginAttempt, WebSession
+from exporter.db.models import WebSession
 from exporter.login.claims import Identity
 from exporter.service.context import ServiceContext
+from exporter.service.reconcile import forget_expired
 from exporter.settings import Settings
 
 __all__ = [
@@ -175,10 +176,5 @@ def count_post(context: ServiceContext, session_id: str, limit: int, now: dateti
 
 
 def purge_expired(context: ServiceContext, now: datetime) -> int:
-    """Delete sessions past their end (absolute or idle) and login attempts past theirs."""
-    idle = now - timedelta(minutes=context.settings.session_idle_minutes)
-    with context.sessions.begin() as session:
-        gone = session.execute(delete(WebSession).where(
-            (WebSession.expires_at <= now) | (WebSession.last_seen_at <= idle)))
-        attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
-    return int(getattr(gone, "rowcount", 0) or 0) + int(getattr(attempts, "rowcount", 0) or 0)
+    """Delete sessions and logins whose time is up (the reconciler does it too)."""
+    return forget_expired(context, now)

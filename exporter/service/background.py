@@ -1,7 +1,8 @@
 """Periodic work every server and worker process does beside its main job.
 
 - Reconciling (every ``reconcile_interval_seconds``): re-queue what the database says
-  is unfinished but has no live job; expire packages.
+  is unfinished but has no live job; expire packages; forget ended login sessions,
+  unfinished logins and cached overviews.
 - Sealing the audit log (every ``audit_seal_interval_seconds``): chain the events
   written since the last seal.
 - With a local blob store, hourly: delete temporary files that killed writes left

@@ -154,8 +154,8 @@ def get_overview(context: ServiceContext, cpr: Cpr, *, now: datetime | None = No
         sealed = keyring.seal(overview.to_json())
         try:
             with context.sessions.begin() as session:
-                session.execute(delete(OverviewCache).where(
-                    (OverviewCache.subject_key == key) | (OverviewCache.expires_at <= now)))
+                # Others' expired overviews are the reconciler's (forget_expired).
+                session.execute(delete(OverviewCache).where(OverviewCache.subject_key == key))
                 session.add(OverviewCache(subject_key=key, created_at=now,
                                           expires_at=now + timedelta(seconds=ttl),
                                           payload=sealed))

@@ -20,10 +20,17 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import lazyload
 
-from exporter.db.models import Package, Request, SourceTask
+from exporter.db.models import (
+    LoginAttempt,
+    OverviewCache,
+    Package,
+    Request,
+    SourceTask,
+    WebSession,
+)
 from exporter.delivery.recovery import reconcile_deliveries
 from exporter.errors import EgneDataError
 from exporter.service import audit
@@ -40,7 +47,7 @@ from exporter.service.requests import (
     transition,
 )
 
-__all__ = ["Reconciled", "expire_packages", "reconcile"]
+__all__ = ["Reconciled", "expire_packages", "forget_expired", "reconcile"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,7 @@ class Reconciled:
     assemblies: int = 0
     expired: int = 0
     deliveries: int = 0
+    forgotten: int = 0
 
 
 def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconciled:
@@ -100,7 +108,22 @@ def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconc
         done.assemblies += 1
     done.expired = expire_packages(context, now=now)
     done.deliveries = reconcile_deliveries(context, now)
+    done.forgotten = forget_expired(context, now)
     return done
+
+
+def forget_expired(context: ServiceContext, now: datetime) -> int:
+    """Delete what has no use once its time is up and holds personal data: login
+    sessions past their end (absolute or idle), unfinished logins, cached overviews."""
+    idle = now - timedelta(minutes=context.settings.session_idle_minutes)
+    with context.sessions.begin() as session:
+        counts = [
+            session.execute(delete(WebSession).where(
+                (WebSession.expires_at <= now) | (WebSession.last_seen_at <= idle))),
+            session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now)),
+            session.execute(delete(OverviewCache).where(OverviewCache.expires_at <= now)),
+        ]
+    return sum(int(getattr(result, "rowcount", 0) or 0) for result in counts)
 
 
 def _all_collected(context: ServiceContext, now: datetime) -> list[Request]:

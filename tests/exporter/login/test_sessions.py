@@ -59,6 +59,15 @@ def test_a_session_ends_after_15_idle_minutes(portal: Portal, http: httpx.Client
         assert session.get(WebSession, token_hash(http.cookies["egnedata"])) is None
 
 
+def test_the_reconciler_forgets_ended_sessions(portal: Portal, http: httpx.Client) -> None:
+    from exporter.service.reconcile import forget_expired
+
+    _set(portal, http, last_seen_at=datetime.now(UTC) - timedelta(minutes=16))
+    assert forget_expired(portal.context, datetime.now(UTC)) >= 1
+    with portal.context.sessions() as session:
+        assert session.get(WebSession, token_hash(http.cookies["egnedata"])) is None
+
+
 def test_a_session_ends_at_its_absolute_end(portal: Portal, http: httpx.Client) -> None:
     _set(portal, http, expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert http.get(f"{portal.url}/anmodninger").status_code == 303

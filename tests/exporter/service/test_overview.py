@@ -53,6 +53,18 @@ def test_it_is_kept_encrypted_for_a_few_minutes(make_context: ContextFactory) ->
     assert get_overview(context, CPR, now=now, fresh=True).made_at == now
 
 
+def test_the_reconciler_forgets_expired_overviews(make_context: ContextFactory) -> None:
+    from exporter.service.reconcile import reconcile
+
+    context = make_context(overview_cache_seconds=60, manual=True)
+    now = datetime.now(UTC)
+    get_overview(context, CPR, now=now)
+    assert reconcile(context, now=now + timedelta(seconds=30)).forgotten == 0
+    assert reconcile(context, now=now + timedelta(seconds=61)).forgotten == 1
+    with context.sessions() as session:
+        assert session.scalars(select(OverviewCache)).all() == []
+
+
 def test_nothing_is_kept_when_the_cache_is_off(make_context: ContextFactory) -> None:
     context = make_context(overview_cache_seconds=0)
     get_overview(context, CPR)
