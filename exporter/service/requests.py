@@ -8,7 +8,6 @@ loses a job loses nothing the reconciler cannot find again in the database.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import logging
 import uuid
@@ -25,6 +24,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from exporter.cpr import Cpr
 from exporter.db.models import Request, SourceTask, table_of
+from exporter.deadlines import (
+    MAX_EXTENSION_MONTHS,
+    danish_date,
+    extension_allowed,
+    extension_months,
+    response_deadline,
+)
 from exporter.errors import EgneDataError
 from exporter.ids import is_id
 from exporter.profile import Profile
@@ -35,12 +41,10 @@ from exporter.service.lifecycle import ACTIVE, RequestState, TaskState, check_tr
 from exporter.service.queue import JobSpec
 
 __all__ = [
-    "MAX_EXTENSION_MONTHS",
     "Conflict",
     "NewRequest",
     "NotFound",
     "Scope",
-    "add_months",
     "cancel_request",
     "collect_job_id",
     "create_request",
@@ -55,10 +59,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-MAX_EXTENSION_MONTHS = 2
-"""GDPR Art. 12(3): one month, extendable by two further months."""
-
 
 class NotFound(EgneDataError):
     """No such request (or not one the caller may see)."""
@@ -79,13 +79,6 @@ class Scope:
     datasets: tuple[str, ...] | None = None
     period_from: date | None = None
     period_to: date | None = None
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day if it has fewer days."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def scoped_profile(profile: Profile, datasets: Sequence[str] | None) -> Profile:
@@ -200,7 +193,7 @@ def new_request(
         period_from=scope.period_from,
         period_to=scope.period_to,
         received_at=now,
-        deadline=add_months(now.date(), 1),
+        deadline=response_deadline(danish_date(now)),
         state=RequestState.RECEIVED.value,
         state_changed_at=now,
         generation=1,
@@ -436,24 +429,24 @@ def extend_deadline(
     *,
     now: datetime | None = None,
 ) -> Request:
-    """Extend by up to two months in all (Art. 12(3)); the reason is kept and audited."""
+    """Extend by up to two months in all (Art. 12(3)), within the first month (the
+    citizen must be told by then); the reason is kept and audited."""
     now = now or datetime.now(UTC)
     with context.sessions.begin() as session:
         request = _locked(session, request_id)
         if RequestState(request.state) not in ACTIVE:
             raise Conflict(f"a request that is {request.state} has no deadline to extend")
-        base = request.deadline
-        already = 0
-        if request.extended_deadline is not None:
-            already = (request.extended_deadline.year - base.year) * 12 + (
-                request.extended_deadline.month - base.month
-            )
+        received = danish_date(request.received_at)
+        if not extension_allowed(received, danish_date(now)):
+            raise Conflict("a deadline can only be extended within the first month, "
+                           f"by {request.deadline.isoformat()}")
+        already = extension_months(received, request.extended_deadline)
         if months < 1 or already + months > MAX_EXTENSION_MONTHS:
             raise Conflict(
                 f"a deadline may be extended by at most {MAX_EXTENSION_MONTHS} months in all "
                 f"({already} used)"
             )
-        request.extended_deadline = add_months(base, already + months)
+        request.extended_deadline = response_deadline(received, already + months)
         request.extension_reason = reason
         audit.record(
             session, actor, "request.deadline_extended", request_id=request.id,

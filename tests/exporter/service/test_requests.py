@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from exporter.cli.package import DEMO_CPR
 from exporter.cpr import Cpr
 from exporter.db.models import AuditEvent, Package, Request, SourceTask
+from exporter.deadlines import danish_date, response_deadline
 from exporter.keys import Keyring
 from exporter.service.audit import Actor, seal_all, verify_chain
 from exporter.service.collecting import collect_task
@@ -25,7 +26,6 @@ from exporter.service.requests import (
     Conflict,
     Scope,
     UnknownDataset,
-    add_months,
     cancel_request,
     create_request,
     extend_deadline,
@@ -61,7 +61,8 @@ def test_a_request_ends_with_a_verified_encrypted_package(
 ) -> None:
     context = make_context()
     request, created = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
-    assert created and request.deadline == add_months(request.received_at.date(), 1)
+    assert created
+    assert request.deadline == response_deadline(danish_date(request.received_at))
     row = wait_for(context, request.id, {"ready", "ready_with_gaps", "failed"})
     assert row.state == "ready"
     assert all(t.state == "done" and t.records_accepted > 0 for t in row.tasks)
@@ -295,10 +296,19 @@ def test_deadline_extension_is_capped_at_two_months(make_context: ContextFactory
     request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
     extend_deadline(context, CASEWORKER, request.id, 1, "Mange sager skal gennemgås")
     row = extend_deadline(context, CASEWORKER, request.id, 1, "Stadig mange sager")
-    assert row.extended_deadline == add_months(row.deadline, 2)
+    assert row.extended_deadline == response_deadline(danish_date(row.received_at), 2)
     assert row.extension_reason == "Stadig mange sager"
     with pytest.raises(Conflict, match="at most 2 months"):
         extend_deadline(context, CASEWORKER, request.id, 1, "En gang til")
+
+
+def test_a_deadline_is_extended_only_within_the_first_month(
+        make_context: ContextFactory) -> None:
+    context = make_context(manual=True)
+    request, _ = create_request(context, CITIZEN, Cpr.parse(DEMO_CPR), ALL)
+    late = datetime.combine(request.deadline + timedelta(days=1), datetime.min.time(), UTC)
+    with pytest.raises(Conflict, match="within the first month"):
+        extend_deadline(context, CASEWORKER, request.id, 1, "For sent at forlænge", now=late)
 
 
 def test_expired_packages_are_deleted(make_context: ContextFactory) -> None:
@@ -337,12 +347,6 @@ def test_illegal_transitions_are_refused() -> None:
                             ("expired", RequestState.READY), ("received", RequestState.READY)]:
         with pytest.raises(IllegalTransition):
             check_transition(current, wanted)
-
-
-def test_add_months_clamps_to_the_month_end() -> None:
-    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
-    assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
-    assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
 
 
 def test_no_personal_data_in_job_arguments(make_context: ContextFactory) -> None:
