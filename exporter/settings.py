@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEV_TOKEN_SECRET", "LEVELS_OF_ASSURANCE", "Settings", "get_settings"]
@@ -89,10 +89,16 @@ class Settings(BaseSettings):
     overview_cache_seconds: int = Field(default=300, ge=0, le=3600)
     overview_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
 
+    # Acting on your data: flags and contributions.
+    evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+
     @field_validator("public_url", "login_issuer")
     @classmethod
-    def _absolute_url(cls, value: str) -> str:
-        value = value.rstrip("/")
+    def _absolute_url(cls, value: str, info: ValidationInfo) -> str:
+        # An issuer is compared exactly (some end in "/"); our own address is joined to
+        # paths, so it loses a trailing slash.
+        if info.field_name == "public_url":
+            value = value.rstrip("/")
         if value:
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname \

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from exporter.db.models import Package, Request
 from exporter.keys import Keyring
@@ -30,13 +30,16 @@ from formats import age
 
 __all__ = [
     "ByteRange",
+    "Download",
     "PackageFile",
     "RangeNotSatisfiable",
+    "age_download",
     "age_stream",
     "live_package",
     "open_package_file",
     "parse_range",
     "record_download",
+    "zip_download",
     "zip_stream",
 ]
 
@@ -87,6 +90,16 @@ def zip_stream(
 ) -> Iterator[bytes]:
     start = byte_range.start if byte_range else 0
     remaining = byte_range.length if byte_range else package.plain_size
+    if start:  # a resumed download: start at its chunk, not at the beginning
+        plain = _random_access(blobs, package, keyring)
+        try:
+            plain.seek(start)
+            while remaining > 0 and (block := plain.read(min(_CHUNK, remaining))):
+                remaining -= len(block)
+                yield block
+        finally:
+            plain.close()
+        return
     with blobs.open_reader(package.blob_key) as raw:
         plain = age.decrypt_stream(raw, keyring.vault_identities)
         try:
@@ -144,12 +157,10 @@ class PackageFile:
 
     name: str
     size: int
-    chunks: Iterator[bytes]
+    chunks: Generator[bytes, None, None]
 
 
-def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
-                      name: str) -> PackageFile:
-    """The file ``name`` of the package's ZIP; :class:`NotFound` if it has none."""
+def _random_access(blobs: BlobStore, package: Package, keyring: Keyring) -> BinaryIO:
     def read_at(offset: int, length: int) -> bytes:
         end = min(offset + length, package.size)
         if offset >= end:
@@ -157,7 +168,13 @@ def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
         with blobs.open_reader(package.blob_key, offset, end) as raw:
             return raw.read()
 
-    plain = age.open_random_access(read_at, package.size, keyring.vault_identities)
+    return age.open_random_access(read_at, package.size, keyring.vault_identities)
+
+
+def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
+                      name: str) -> PackageFile:
+    """The file ``name`` of the package's ZIP; :class:`NotFound` if it has none."""
+    plain = _random_access(blobs, package, keyring)
     try:
         archive = zipfile.ZipFile(plain)
         info = archive.getinfo(name)
@@ -171,7 +188,7 @@ def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
         plain.close()
         raise NotFound("the package has no such file")
 
-    def chunks() -> Iterator[bytes]:
+    def chunks() -> Generator[bytes, None, None]:
         try:
             with archive.open(info) as member:
                 while block := member.read(_CHUNK):
@@ -181,3 +198,52 @@ def open_package_file(blobs: BlobStore, package: Package, keyring: Keyring,
             plain.close()
 
     return PackageFile(info.filename, info.file_size, chunks())
+
+
+@dataclass(frozen=True)
+class Download:
+    """What to answer a download with: status, headers, and the body to stream."""
+
+    status: int
+    headers: dict[str, str]
+    body: Iterator[bytes]
+
+
+def zip_download(context: ServiceContext, actor: Actor, request: Request,
+                 range_header: str | None) -> Download:
+    """The package as a ZIP, decrypted as it streams, with HTTP Range; audited. A range
+    wholly past the end is 416."""
+    package = live_package(request)
+    size = package.plain_size
+    try:
+        byte_range = parse_range(range_header, size)
+    except RangeNotSatisfiable:
+        return Download(416, {"Content-Range": f"bytes */{size}"}, iter(()))
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip"',
+        "Cache-Control": "no-store",
+        "ETag": f'"{package.sha256}"',
+        "Content-Length": str(byte_range.length if byte_range else size),
+    }
+    if byte_range is not None:
+        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+    record_download(context, actor, request, package, {
+        "format": "zip",
+        "range": f"{byte_range.start}-{byte_range.end}" if byte_range else None,
+    })
+    return Download(206 if byte_range else 200, headers,
+                    zip_stream(context.blobs, package, context.keyring, byte_range))
+
+
+def age_download(context: ServiceContext, actor: Actor, request: Request,
+                 passphrase: str) -> Download:
+    """The package as an age file for ``passphrase``: a new header, the same payload."""
+    package = live_package(request)
+    size, body = age_stream(context.blobs, package, context.keyring, passphrase)
+    record_download(context, actor, request, package, {"format": "age"})
+    return Download(200, {
+        "Content-Length": str(size),
+        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip.age"',
+        "Cache-Control": "no-store",
+    }, body)

@@ -133,7 +133,7 @@ def grant_mandate(context: ServiceContext, actor: Actor, cpr_digits: str, spec: 
         session.add(mandate)
         session.flush()
         audit.record(session, actor, "mandate.granted", at=now, detail={
-            "mandate": mandate.id, "representative": spec.representative, "rights": rights,
+            "mandate": mandate.id, "rights": rights,
             "valid_until": spec.valid_until.isoformat(),
         })
     return mandate

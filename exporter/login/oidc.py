@@ -140,7 +140,8 @@ class OpenIdClient:
         cached = self._metadata
         if cached is not None and now - cached[0] < self.settings.login_metadata_ttl_seconds:
             return cached[1]
-        document = self._get_json(f"{self.issuer}/.well-known/openid-configuration")
+        document = self._get_json(
+            f"{self.issuer.rstrip('/')}/.well-known/openid-configuration")
         # OpenID Connect Discovery 4.3: the issuer must be exactly the one we asked.
         if document.get("issuer") != self.issuer:
             raise LoginRefused("provider_unreachable",
@@ -160,6 +161,11 @@ class OpenIdClient:
         )
         self._metadata = (now, metadata)
         return metadata
+
+    def cached_origins(self) -> frozenset[str]:
+        """The origins of the metadata fetched so far (no fetching)."""
+        cached = self._metadata
+        return cached[1].origins if cached is not None else frozenset()
 
     def _fetch_keys(self) -> KeySet:
         document = self._get_json(self.metadata().jwks_uri)

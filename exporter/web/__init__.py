@@ -30,5 +30,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     errors.install(app)
     settings = app.state.context.settings
-    app.add_middleware(SecurityHeaders, form_targets=lambda: provider_origins(app.state),
+    app.add_middleware(SecurityHeaders,
+                       form_targets=lambda: provider_origins(app.state, settings),
                        hsts=settings.public_url.startswith("https://"))

@@ -24,6 +24,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from exporter.db.models import Mandate
+from exporter.db.models import Request as RequestRow
+from exporter.delivery.deliveries import request_datasets
 from exporter.delivery.mandates import authorise, representative_actor, valid_mandates
 from exporter.login.sessions import (
     SessionView,
@@ -36,6 +38,7 @@ from exporter.login.sessions import (
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
+from exporter.service.requests import get_request
 from exporter.web.render import LANGUAGES, render
 
 __all__ = [
@@ -87,8 +90,9 @@ class Page:
         """What the layout needs on every page."""
         request, other = self.request, "en" if self.language == "da" else "da"
         if request.method == "GET":
+            # Relative (the query alone): it stays on this page, whatever its path.
             query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-            here = request.url.path
+            here = ""
         else:  # a form's answer cannot be fetched again: switch on the overview
             query, here = [], "/mine-data"
         query.append(("lang", other))
@@ -100,17 +104,23 @@ class Page:
             else "?lang=en",
             "path": request.url.path,
             # Where to come back to after logging in again: this page, if it can be got.
-            "return_path": here if request.method == "GET" else "/mine-data",
+            "return_path": request.url.path if request.method == "GET" else "/mine-data",
             "session": self.session,
             "csrf": self.session.csrf_token if self.session else "",
             "profile": self.context.profile,
             "login_configured": self.context.settings.login_configured,
             "acting": None,
             "warning_seconds": self.context.settings.session_warning_seconds,
-            "seconds_left": max(0, int((self.session.ends_at - self.now).total_seconds()))
-            if self.session is not None else None,
+            "seconds_left": self.seconds_left,
             "idle_minutes": self.context.settings.session_idle_minutes,
         }
+
+    @property
+    def seconds_left(self) -> int | None:
+        """How long the session has before it ends (None without one)."""
+        if self.session is None:
+            return None
+        return max(0, int((self.session.ends_at - self.now).total_seconds()))
 
     def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
         html = render(template, {**self.values(), **values})
@@ -158,6 +168,8 @@ class Acting:
     actor: Actor
     representative: str | None = None
     rights: frozenset[str] = field(default_factory=lambda: frozenset({"request", "push"}))
+    datasets: frozenset[str] | None = None
+    """The datasets a representative's mandate covers (None: all)."""
 
     def authorise(self, context: ServiceContext, right: str, *,
                   datasets: tuple[str, ...] | list[str] = (),
@@ -184,6 +196,18 @@ class CitizenPage(Page):
         values["acting"] = self.acting if self.acting.representative else None
         return values
 
+    def readable_request(self, request_id: str) -> RequestRow:
+        """The request, if it is about the citizen acted for and (for a representative)
+        the mandate covers every dataset it holds; NotFound or NotAllowed otherwise."""
+        row = get_request(self.context, request_id, cpr_digits=self.acting.cpr)
+        self.acting.authorise(self.context, "request",
+                              datasets=request_datasets(self.context, row))
+        return row
+
+    def covered(self, dataset_id: str) -> bool:
+        """Whether the citizen acted for may be shown ``dataset_id``."""
+        return self.acting.datasets is None or dataset_id in self.acting.datasets
+
 
 def _acting(context: ServiceContext, session: SessionView, now: datetime) -> Acting:
     own_cpr = session.cpr
@@ -193,7 +217,9 @@ def _acting(context: ServiceContext, session: SessionView, now: datetime) -> Act
             if mandate.subject_cpr == session.acting_for:
                 return Acting(session.acting_for, session.acting_name or "",
                               representative_actor(own_cpr, session.acting_for),
-                              representative=own_cpr, rights=frozenset(mandate.rights))
+                              representative=own_cpr, rights=frozenset(mandate.rights),
+                              datasets=frozenset(mandate.datasets)
+                              if mandate.datasets is not None else None)
         set_acting(context, session.id, None, None)  # the mandate ended: back to oneself
     return Acting(own_cpr, session.name, Actor(own_cpr, "citizen"))
 

@@ -15,8 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exporter.login.errors import LoginRefused
-from exporter.login.sessions import cookie_name
 from exporter.web.deps import CsrfRefused, LoginNeeded, Page, TooManyForms, page
+from exporter.web.portal.login import clear_cookie
 from exporter.web.render import LANGUAGES
 
 __all__ = ["install", "page_error"]
@@ -49,10 +49,7 @@ def _refused_login(request: Request, refusal: LoginRefused) -> HTMLResponse:
     response = current.render("portal/login_refused.html.j2", status=status,
                               reason=refusal.reason)
     if current.session is None:  # the cookie held the failed login's browser token
-        settings = current.context.settings
-        response.delete_cookie(cookie_name(settings), path="/",
-                               secure=settings.public_url.startswith("https://"),
-                               httponly=True, samesite="lax")
+        clear_cookie(response, current.context.settings)
     return response
 
 
@@ -64,6 +61,9 @@ def _kind(status: int) -> str:
 
 def _sync_page_error(request: Request, status: int, exc: Exception) -> Response:
     if isinstance(exc, LoginNeeded):
+        if request.headers.get("sec-fetch-mode", "navigate") != "navigate":
+            # A script's fetch (the progress polling): a login would start for nothing.
+            return Response(status_code=401, headers={"Cache-Control": "no-store"})
         return RedirectResponse("/log-ind?" + urlencode({"next": exc.next_path}), 303)
     if isinstance(exc, LoginRefused):
         return _refused_login(request, exc)

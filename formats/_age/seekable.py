@@ -68,8 +68,7 @@ class _RandomAccessReader(io.RawIOBase):
         sealed = self._read_at(self._start + index * SEALED_CHUNK, SEALED_CHUNK)
         if len(sealed) < TAG or (not last and len(sealed) != SEALED_CHUNK):
             raise AgePayloadError("the payload is truncated")
-        nonce = index.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
-        plain = open_sealed(self._key, nonce, sealed)
+        plain = open_sealed(self._key, stream.chunk_nonce(index, last), sealed)
         if plain is None or (last and not plain and index > 0):
             raise AgePayloadError(f"payload chunk {index} failed authentication")
         self._cached = (index, plain)

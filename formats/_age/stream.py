@@ -52,7 +52,7 @@ def payload_key(file_key: bytes, nonce: bytes) -> bytes:
     return hkdf(file_key, nonce, b"payload")
 
 
-def _nonce(counter: int, last: bool) -> bytes:
+def chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
@@ -258,7 +258,7 @@ class PayloadEncryptor:
         jobs: list[Job] = []
         out = 0
         for i, size in enumerate(sizes):
-            nonce = _nonce(counter + i, last and i == final)
+            nonce = chunk_nonce(counter + i, last and i == final)
             jobs.append((out_ptr + out, plain + i * CHUNK, size, nonce))
             out += size + TAG
         self._run(self._seal_one, jobs)
@@ -382,7 +382,7 @@ def _open_blocks(
         produced = 0
         for i in range(count):
             size = final_size if i == count - 1 else SEALED_CHUNK
-            nonce = _nonce(counter + i, at_end and i == count - 1)
+            nonce = chunk_nonce(counter + i, at_end and i == count - 1)
             jobs.append((plain_ptr + produced, sealed_ptr + i * SEALED_CHUNK, size, nonce))
             produced += size - TAG
         failed = run(open_one, jobs)

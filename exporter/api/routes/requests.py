@@ -13,14 +13,7 @@ from exporter.api.metrics import DOWNLOADS, REQUESTS_CREATED
 from exporter.api.problems import Problem
 from exporter.api.schemas import PassphraseDownload, RequestCreate, RequestPublic, to_public
 from exporter.db.models import Request as RequestRow
-from exporter.delivery.download import (
-    RangeNotSatisfiable,
-    age_stream,
-    live_package,
-    parse_range,
-    record_download,
-    zip_stream,
-)
+from exporter.delivery.download import age_download, zip_download
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.service.requests import (
@@ -102,35 +95,13 @@ def download_zip(
 ) -> StreamingResponse:
     """Your package as a ZIP, decrypted as it is sent. HTTP Range is supported."""
     row = own_request(context, request_id, principal.cpr.digits)
-    package = live_package(row)
-    size = package.plain_size
-    try:
-        byte_range = parse_range(request.headers.get("range"), size)
-    except RangeNotSatisfiable:
-        raise Problem(416, "the range is outside the file",
-                      headers={"Content-Range": f"bytes */{size}"}) from None
-    keyring = context.keyring
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip"',
-        "Cache-Control": "no-store",
-        "ETag": f'"{package.sha256}"',
-    }
-    status_code = 200
-    if byte_range is not None:
-        status_code = 206
-        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
-        headers["Content-Length"] = str(byte_range.length)
-    else:
-        headers["Content-Length"] = str(size)
-    record_download(context, _actor(principal.subject), row, package, {
-        "format": "zip",
-        "range": f"{byte_range.start}-{byte_range.end}" if byte_range else None,
-    })
+    download = zip_download(context, _actor(principal.subject), row,
+                            request.headers.get("range"))
+    if download.status == 416:
+        raise Problem(416, "the range is outside the file", headers=download.headers)
     DOWNLOADS.labels(format="zip").inc()
-    return StreamingResponse(zip_stream(context.blobs, package, keyring, byte_range),
-                             status_code=status_code, media_type="application/zip",
-                             headers=headers)
+    return StreamingResponse(download.body, status_code=download.status,
+                             media_type="application/zip", headers=download.headers)
 
 
 @router.post("/{request_id}/package.age", response_class=StreamingResponse,
@@ -141,12 +112,7 @@ def download_age(
     """Your package as an age file that opens with the passphrase you give here
     (``age -d``). Only the file's header is made anew; nothing is stored."""
     row = own_request(context, request_id, principal.cpr.digits)
-    package = live_package(row)
-    size, body_iter = age_stream(context.blobs, package, context.keyring, body.passphrase)
-    record_download(context, _actor(principal.subject), row, package, {"format": "age"})
+    download = age_download(context, _actor(principal.subject), row, body.passphrase)
     DOWNLOADS.labels(format="age").inc()
-    return StreamingResponse(body_iter, media_type="application/octet-stream", headers={
-        "Content-Length": str(size),
-        "Content-Disposition": f'attachment; filename="egnedata-{package.id[:8]}.zip.age"',
-        "Cache-Control": "no-store",
-    })
+    return StreamingResponse(download.body, media_type="application/octet-stream",
+                             headers=download.headers)

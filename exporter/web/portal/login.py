@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from exporter.delivery.mandates import valid_mandates
 from exporter.login import (
     CALLBACK_PATH,
-    LoginRefused,
     OpenIdClient,
     begin_login,
     cookie_name,
@@ -31,10 +30,10 @@ from exporter.login import (
     safe_next,
 )
 from exporter.login.keys import load_client_key, public_jwks
-from exporter.login.sessions import SessionView
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
+from exporter.settings import Settings
 from exporter.web.deps import CitizenDep, FormDep, Page, PageDep
 
 router = APIRouter(tags=["pages"])
@@ -54,15 +53,18 @@ def login_client(context: ServiceContext, state: Any) -> OpenIdClient:
     return client
 
 
-def provider_origins(state: Any) -> frozenset[str]:
-    """Where the pages' forms may end up (logging out ends at the provider)."""
+def provider_origins(state: Any, settings: Settings) -> frozenset[str]:
+    """Where the pages' forms may end up (logging out ends at the provider): the
+    issuer's origin, and those its discovery document named if it was fetched. Never
+    fetches anything: the security headers are set on every response."""
+    origins: set[str] = set()
+    if settings.login_issuer:
+        parts = urlsplit(settings.login_issuer)
+        origins.add(f"{parts.scheme}://{parts.netloc}")
     client: OpenIdClient | None = getattr(state, "login_client", None)
-    if client is None:
-        return frozenset()
-    try:
-        return client.metadata().origins
-    except LoginRefused:
-        return frozenset()
+    if client is not None:
+        origins.update(client.cached_origins())
+    return frozenset(origins)
 
 
 def _set_cookie(response: Response, page: Page, value: str, max_age: int | None) -> None:
@@ -71,8 +73,8 @@ def _set_cookie(response: Response, page: Page, value: str, max_age: int | None)
                         secure=cookie_secure(settings), httponly=True, samesite="lax")
 
 
-def _clear_cookie(response: Response, page: Page) -> None:
-    settings = page.context.settings
+def clear_cookie(response: Response, settings: Settings) -> None:
+    """Delete the session cookie (or a login's browser token) in the browser."""
     response.delete_cookie(cookie_name(settings), path="/", secure=cookie_secure(settings),
                            httponly=True, samesite="lax")
 
@@ -128,12 +130,8 @@ def log_out(page: CitizenDep, form: FormDep) -> Response:
     if client is not None:
         target = client.end_session_url(back, language=page.language) or target
     response = RedirectResponse(target, status_code=303)
-    _clear_cookie(response, page)
+    clear_cookie(response, page.context.settings)
     return response
-
-
-def _remaining(session: SessionView, page: Page) -> int:
-    return max(0, int((session.ends_at - page.now).total_seconds()))
 
 
 @router.post("/session/forny")
@@ -141,7 +139,7 @@ def renew(page: CitizenDep, form: FormDep) -> Response:
     """Stay logged in: the request itself counted as activity. Answers JSON to the
     page's script, or goes back to the page without it."""
     if page.request.headers.get("accept", "").startswith("application/json"):
-        return JSONResponse({"seconds_left": _remaining(page.me, page)},
+        return JSONResponse({"seconds_left": page.seconds_left},
                             headers={"Cache-Control": "no-store"})
     return page.redirect(safe_next(form.text("next"), "/mine-data"))
 

@@ -15,21 +15,19 @@ import base64
 import hashlib
 import mimetypes
 import re
-from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from exporter.api.metrics import DOWNLOADS
+from exporter.db.models import Request as RequestRow
 from exporter.delivery.download import (
-    RangeNotSatisfiable,
-    age_stream,
+    age_download,
     live_package,
     open_package_file,
-    parse_range,
     record_download,
-    zip_stream,
+    zip_download,
 )
-from exporter.service.requests import get_request
 from exporter.web.deps import CitizenDep, CitizenPage, FormDep
 from exporter.web.portal.views import request_view
 
@@ -43,9 +41,13 @@ _INLINE = {".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf
 MIN_PASSPHRASE = 12
 
 
+def _readable(page: CitizenPage, request_id: str) -> RequestRow:
+    return page.readable_request(request_id)
+
+
 def _package_page(page: CitizenPage, request_id: str, *, status: int = 200,
                   error: str = "") -> HTMLResponse:
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
+    row = _readable(page, request_id)
     view = request_view(row, page.context.profile, page.now.date())
     return page.render("portal/package.html.j2", status=status, r=view, error=error,
                        min_passphrase=MIN_PASSPHRASE)
@@ -53,9 +55,7 @@ def _package_page(page: CitizenPage, request_id: str, *, status: int = 200,
 
 @router.get("/anmodninger/{request_id}/pakke", response_class=HTMLResponse)
 def package(page: CitizenDep, request_id: str) -> HTMLResponse:
-    page.acting.authorise(page.context, "request")
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
-    live_package(row)
+    live_package(_readable(page, request_id))
     return _package_page(page, request_id)
 
 
@@ -73,8 +73,7 @@ def _sandboxed_page(data: bytes) -> str:
 @router.get("/anmodninger/{request_id}/pakke/{name:path}")
 def package_file(page: CitizenDep, request_id: str, name: str) -> Response:
     """A file of the stored package: its pages open here, other files download."""
-    page.acting.authorise(page.context, "request")
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
+    row = _readable(page, request_id)
     stored = live_package(row)
     found = open_package_file(page.context.blobs, stored, page.context.keyring, name[:300])
     suffix = "." + found.name.rsplit(".", 1)[-1] if "." in found.name.rsplit("/", 1)[-1] \
@@ -86,9 +85,11 @@ def package_file(page: CitizenDep, request_id: str, name: str) -> Response:
         data = b"".join(found.chunks)
         headers["Content-Security-Policy"] = _sandboxed_page(data)
         return Response(data, media_type=_INLINE[suffix], headers=headers)
-    media_type = _INLINE.get(suffix)
+    media_type = _INLINE.get(suffix) if suffix != ".html" else None
     if media_type is None:
-        media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        # A page too large to read whole downloads as bytes: never HTML on our origin.
+        guessed = mimetypes.guess_type(found.name)[0] if suffix != ".html" else None
+        media_type = guessed or "application/octet-stream"
         leaf = found.name.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = f'attachment; filename="{_safe_name(leaf)}"'
     headers["Content-Length"] = str(found.size)
@@ -101,48 +102,25 @@ def _safe_name(name: str) -> str:
 
 @router.get("/anmodninger/{request_id}/pakke.zip")
 def download_zip(page: CitizenDep, request_id: str) -> Response:
-    page.acting.authorise(page.context, "request")
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
-    stored = live_package(row)
-    size = stored.plain_size
-    try:
-        byte_range = parse_range(page.request.headers.get("range"), size)
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="egnedata-{stored.id[:8]}.zip"',
-        "Cache-Control": "no-store",
-        "ETag": f'"{stored.sha256}"',
-        "Content-Length": str(byte_range.length if byte_range else size),
-    }
-    status = 200
-    if byte_range is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
-    record_download(page.context, page.acting.actor, row, stored, {
-        "format": "zip", "range": f"{byte_range.start}-{byte_range.end}" if byte_range else None})
-    body: Iterator[bytes] = zip_stream(page.context.blobs, stored, page.context.keyring,
-                                       byte_range)
-    return StreamingResponse(body, status_code=status, media_type="application/zip",
-                             headers=headers)
+    row = _readable(page, request_id)
+    download = zip_download(page.context, page.acting.actor, row,
+                            page.request.headers.get("range"))
+    if download.status != 416:
+        DOWNLOADS.labels(format="zip").inc()
+    return StreamingResponse(download.body, status_code=download.status,
+                             media_type="application/zip", headers=download.headers)
 
 
 @router.post("/anmodninger/{request_id}/pakke.zip.age")
 def download_age(page: CitizenDep, form: FormDep, request_id: str) -> Response:
     """The package as an age file that opens with the passphrase typed here."""
-    page.acting.authorise(page.context, "request")
+    row = _readable(page, request_id)
     passphrase = form.text("passphrase", 1024, strip=False)
     if len(passphrase) < MIN_PASSPHRASE \
             or passphrase != form.text("passphrase2", 1024, strip=False):
         error = "short" if len(passphrase) < MIN_PASSPHRASE else "different"
         return _package_page(page, request_id, status=400, error=error)
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
-    stored = live_package(row)
-    size, body = age_stream(page.context.blobs, stored, page.context.keyring, passphrase)
-    record_download(page.context, page.acting.actor, row, stored, {"format": "age"})
-    return StreamingResponse(body, media_type="application/octet-stream", headers={
-        "Content-Length": str(size),
-        "Content-Disposition": f'attachment; filename="egnedata-{stored.id[:8]}.zip.age"',
-        "Cache-Control": "no-store",
-    })
+    download = age_download(page.context, page.acting.actor, row, passphrase)
+    DOWNLOADS.labels(format="age").inc()
+    return StreamingResponse(download.body, media_type="application/octet-stream",
+                             headers=download.headers)

@@ -22,12 +22,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from exporter.cpr import Cpr
+from exporter.db.models import Request as RequestRow
+from exporter.delivery.deliveries import request_datasets
 from exporter.service.overview import get_overview
 from exporter.service.requests import (
     Scope,
     UnknownDataset,
     cancel_request,
-    get_request,
     list_requests,
     new_request,
 )
@@ -45,10 +46,19 @@ def overview(page: CitizenDep) -> HTMLResponse:
     page.acting.authorise(page.context, "request")
     found = get_overview(page.context, Cpr(page.acting.cpr))
     counts = {d.id: d for d in found.datasets}
-    rows = [(choice, counts.get(choice.id)) for choice in dataset_choices(page.context.profile)]
-    latest = list_requests(page.context, page.acting.cpr, limit=3, related=False)
-    return page.render("portal/overview.html.j2", rows=rows, contacts=found.contacts,
+    choices = dataset_choices(page.context.profile)
+    rows = [(c, counts.get(c.id)) for c in choices if page.covered(c.id)]
+    # Whom to contact comes from the cases and the units: shown when both are covered.
+    contacts = found.contacts if all(page.covered(c.id) for c in choices
+                                     if c.record_type in ("Case", "OrganisationUnit")) else ()
+    latest = [r for r in list_requests(page.context, page.acting.cpr, limit=3, related=False)
+              if _covered(page, r)]
+    return page.render("portal/overview.html.j2", rows=rows, contacts=contacts,
                        made_at=found.made_at, latest=latest)
+
+
+def _covered(page: CitizenPage, row: RequestRow) -> bool:
+    return all(page.covered(d) for d in request_datasets(page.context, row))
 
 
 @dataclass
@@ -154,7 +164,7 @@ def history(page: CitizenDep) -> HTMLResponse:
     page.acting.authorise(page.context, "request")
     today = page.now.date()
     rows = [request_view(r, page.context.profile, today)
-            for r in list_requests(page.context, page.acting.cpr)]
+            for r in list_requests(page.context, page.acting.cpr) if _covered(page, r)]
     others = acted_for_me(page.context, page.acting.cpr) \
         if page.acting.representative is None else []
     return page.render("portal/history.html.j2", requests=rows, others=others)
@@ -163,8 +173,7 @@ def history(page: CitizenDep) -> HTMLResponse:
 @router.get("/anmodninger/{request_id}", response_class=HTMLResponse)
 def status(page: CitizenDep, request_id: str, ny: str = "") -> HTMLResponse:
     """A request's progress, source by source; its receipt just after sending."""
-    page.acting.authorise(page.context, "request")
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
+    row = page.readable_request(request_id)
     view = request_view(row, page.context.profile, page.now.date())
     return page.render("portal/status.html.j2", r=view, receipt=ny == "1")
 
@@ -173,15 +182,13 @@ def status(page: CitizenDep, request_id: str, ny: str = "") -> HTMLResponse:
             tags=[PASSIVE])
 def progress(page: CitizenDep, request_id: str) -> HTMLResponse:
     """The progress part of the status page alone, for its script to swap in."""
-    page.acting.authorise(page.context, "request")
-    row = get_request(page.context, request_id, cpr_digits=page.acting.cpr)
+    row = page.readable_request(request_id)
     view = request_view(row, page.context.profile, page.now.date())
     return page.render("portal/_progress.html.j2", r=view)
 
 
 @router.post("/anmodninger/{request_id}/annuller")
 def cancel(page: CitizenDep, form: FormDep, request_id: str) -> Response:
-    page.acting.authorise(page.context, "request")
-    get_request(page.context, request_id, cpr_digits=page.acting.cpr)
+    page.readable_request(request_id)
     cancel_request(page.context, page.acting.actor, request_id)
     return page.redirect(f"/anmodninger/{request_id}")

@@ -44,11 +44,12 @@ class DatasetChoice:
     title: Mapping[str, str]
     description: Mapping[str, str]
     source: Mapping[str, str]
+    record_type: str
 
 
 def dataset_choices(profile: Profile) -> list[DatasetChoice]:
     return [DatasetChoice(d.id, d.title.as_dict(), d.description.as_dict(),
-                          s.name.as_dict())
+                          s.name.as_dict(), d.record_type)
             for s in profile.sources for d in s.datasets]
 
 

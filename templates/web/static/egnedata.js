@@ -19,10 +19,15 @@
       if (!active()) return;
       fetch(region.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) {
+          // Logged out or no longer allowed: stop; the page's own links still work.
+          if (response.redirected || (response.status >= 400 && response.status < 500)) {
+            return null;
+          }
           if (!response.ok) throw new Error(String(response.status));
           return response.text();
         })
         .then(function (html) {
+          if (html === null) return;
           if (html !== region.innerHTML) region.innerHTML = html;
           timer = window.setTimeout(poll, 2000);
         })

@@ -204,3 +204,33 @@ def test_the_api_takes_the_session_with_its_csrf_header(portal: Portal,
     overview = http.get(f"{portal.url}/v1/overview")
     assert overview.status_code == 200
     assert {d["id"] for d in overview.json()["datasets"]} >= {"person", "sager"}
+
+
+def test_forms_may_end_at_the_provider_before_any_login(portal: Portal) -> None:
+    """A process that has not yet handled a login still lets logging out reach the
+    provider, and the headers never wait for the provider."""
+    context = ServiceContext.build(portal.settings, migrate=False)
+    try:
+        with TestClient(create_app(context, run_background=False)) as client:
+            policy = client.get("/").headers["content-security-policy"]
+            assert f"form-action 'self' {portal.provider.issuer}" in policy
+    finally:
+        context.close()
+
+
+def test_an_issuer_is_compared_exactly_and_its_discovery_found() -> None:
+    from exporter.login import LoginRefused, OpenIdClient
+
+    asked: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, json={"issuer": "https://login.example/"})
+
+    settings = Settings(login_issuer="https://login.example/", login_client_id="x",
+                        login_client_auth="client_secret_basic", login_client_secret="s")
+    assert settings.login_issuer == "https://login.example/"
+    client = OpenIdClient(settings, http=httpx.Client(transport=httpx.MockTransport(provider)))
+    with pytest.raises(LoginRefused):  # no endpoints in that document
+        client.metadata()
+    assert asked == ["https://login.example/.well-known/openid-configuration"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from exporter.api.problems import is_api_path
 from exporter.db.models import Consent, Mandate, Request
 from exporter.delivery.consents import ConsentSpec, give_consent
-from exporter.delivery.mandates import MandateSpec, grant_mandate
+from exporter.delivery.mandates import MandateSpec, grant_mandate, revoke_mandate
 from exporter.service.audit import Actor
 from exporter.service.requests import Scope, create_request
 from exporter.web.portal import ROUTERS
@@ -29,7 +29,7 @@ B_NAME = "Bent Testesen"
 
 
 @pytest.fixture
-def bents(portal: Portal) -> dict[str, str]:
+def bents(portal: Portal) -> Iterator[dict[str, str]]:
     """Bent's request (run to the end), consent and mandate (given to Carl)."""
     from exporter.cpr import Cpr
 
@@ -49,8 +49,9 @@ def bents(portal: Portal) -> dict[str, str]:
         representative=CARL, rights=("request", "push"),
         valid_until=datetime.now(UTC) + timedelta(days=30), subject_name=B_NAME,
         representative_name="Carl"))
-    return {"request_id": request.id, "consent_id": consent.id, "mandate_id": mandate.id,
-            "state": state}
+    yield {"request_id": request.id, "consent_id": consent.id, "mandate_id": mandate.id,
+           "state": state}
+    revoke_mandate(portal.context, actor, BENT, mandate.id)  # Carl's other tests expect none
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import re
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -347,3 +348,64 @@ def test_a_paused_service_is_shown_as_paused_and_takes_no_consent(portal: Portal
         assert anna.get(f"{portal.url}/del/{portal.service_id}").status_code == 403
     finally:
         set_service_state(portal.context, admin, portal.service_id, ACTIVE)
+
+
+def test_a_mandate_limited_to_some_datasets_shows_only_those(portal: Portal) -> None:
+    from exporter.cpr import Cpr
+    from exporter.delivery.mandates import MandateSpec, grant_mandate, revoke_mandate
+    from exporter.service.audit import Actor
+    from exporter.service.requests import Scope, create_request
+
+    bent = Actor(BENT, "citizen")
+    mandate = grant_mandate(portal.context, bent, BENT, MandateSpec(
+        representative=ANNA, rights=("request",), datasets=("person",),
+        valid_until=datetime.now(UTC) + timedelta(days=10), subject_name="Bent Testesen",
+        representative_name="Anna"))
+    everything, _ = create_request(portal.context, bent, Cpr(BENT), Scope())
+    person_only, _ = create_request(portal.context, bent, Cpr(BENT), Scope(("person",)))
+    try:
+        with citizen(portal, "anna") as anna:
+            choose = anna.get(f"{portal.url}/handl-for")
+            anna.post(f"{portal.url}/handl-for", data={"csrf": csrf_of(choose.text),
+                                                       "who": mandate.id})
+            overview = anna.get(f"{portal.url}/mine-data").text
+            assert "Dine personoplysninger" in overview and "Dine sager" not in overview
+            assert "Hvem behandler" not in overview and "<th scope=\"col\">Sag</th>" not in overview
+            history = anna.get(f"{portal.url}/anmodninger").text
+            assert person_only.id in history and everything.id not in history
+            for path in ("", "/pakke", "/pakke.zip", "/fremdrift"):
+                assert anna.get(f"{portal.url}/anmodninger/{everything.id}{path}"
+                                ).status_code == 403, path
+            assert anna.get(f"{portal.url}/anmodninger/{person_only.id}").status_code == 200
+    finally:
+        revoke_mandate(portal.context, bent, BENT, mandate.id)
+
+
+def test_the_language_link_stays_on_the_site(portal: Portal, anna: httpx.Client) -> None:
+    page = anna.get(f"{portal.url}//evil.example/x")
+    assert page.status_code == 404
+    links = re.findall(r'href="([^"]+)"', page.text)
+    assert all(not link.startswith("//") and "evil" not in link.split("?")[0] for link in links)
+
+
+def test_a_large_page_in_a_package_downloads_instead_of_opening(
+        portal: Portal, anna: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from exporter.web.portal import packages
+
+    request_id = request_package(portal, anna, ["person"])
+    monkeypatch.setattr(packages, "_MAX_PAGE", 10)
+    page = anna.get(f"{portal.url}/anmodninger/{request_id}/pakke/index.html")
+    assert page.headers["content-disposition"].startswith("attachment")
+    assert "text/html" not in page.headers["content-type"]
+
+
+def test_the_page_s_own_polling_is_not_sent_to_log_in(portal: Portal) -> None:
+    with citizen(portal, "anna") as anna:
+        request_id = request_package(portal, anna, ["person"])
+        anna.post(f"{portal.url}/log-ud",
+                  data={"csrf": csrf_of(anna.get(f"{portal.url}/mine-data").text)})
+        polled = anna.get(f"{portal.url}/anmodninger/{request_id}/fremdrift",
+                          headers={"Sec-Fetch-Mode": "cors"})
+        assert polled.status_code == 401 and "set-cookie" not in polled.headers
+        navigated = anna.get(f"{portal.url}/anmodninger/{request_id}/fremdrift")
+        assert navigated.status_code == 303
