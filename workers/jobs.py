@@ -4,11 +4,12 @@ hand over to :mod:`exporter.service`; the database holds everything else."""
 from __future__ import annotations
 
 from exporter.delivery.sending import deliver as deliver_package
+from exporter.flags.notices import send_notice
 from exporter.service.assembling import assemble_request
 from exporter.service.collecting import collect_task
 from exporter.service.context import get_context
 
-__all__ = ["assemble", "collect", "deliver"]
+__all__ = ["assemble", "collect", "deliver", "notify"]
 
 
 def collect(task_id: str, attempt: int) -> None:
@@ -24,3 +25,8 @@ def assemble(request_id: str, attempt: int) -> None:
 def deliver(delivery_id: str, attempt: int) -> None:
     """Push one package to one service (attempt ``attempt``)."""
     deliver_package(get_context(), delivery_id, attempt)
+
+
+def notify(notice_id: str, attempt: int) -> None:
+    """Tell one service that a record it received was corrected (attempt ``attempt``)."""
+    send_notice(get_context(), notice_id, attempt)

@@ -1,5 +1,7 @@
 """The service's tables: requests, their source tasks, packages and the audit log;
-external services, consents, mandates and deliveries; the pages' login sessions.
+external services, consents, mandates and deliveries; the pages' login sessions;
+citizens' flags on records and their own contributions, with evidence, and the
+correction notices sent to services (Art. 19).
 
 These are storage models. The API has its own schemas (``exporter.api.schemas``) and
 the package its own record types (``formats.records``); none of them leak into the
@@ -36,9 +38,14 @@ __all__ = [
     "Base",
     "Consent",
     "ConsentEvent",
+    "Contribution",
+    "CorrectionNotice",
     "Delivery",
     "DeliveryAttempt",
+    "Evidence",
     "ExternalService",
+    "Flag",
+    "FlagStatement",
     "LoginAttempt",
     "Mandate",
     "OverviewCache",
@@ -427,3 +434,137 @@ class OverviewCache(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+OPEN_FLAG = text("state IN ('received', 'in_review')")
+
+
+class Flag(Base):
+    """A citizen's objection to one record, or one field of it (GDPR Art. 16 and 18).
+
+    ``record`` keeps the record as the package showed it, for the caseworker. At most
+    one flag per record is open (received or in review) at a time; a second objection
+    adds a statement to it.
+    """
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        Index("ix_flags_open_record", "subject_cpr", "record_id", unique=True,
+              postgresql_where=OPEN_FLAG, sqlite_where=OPEN_FLAG),
+        Index("ix_flags_state_deadline", "state", "deadline"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10), index=True)
+    record_id: Mapped[str] = mapped_column(String(500))
+    field: Mapped[str | None] = mapped_column(String(60))
+    package_id: Mapped[str] = mapped_column(String(36))
+    dataset_id: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str] = mapped_column(String(40))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime]
+    deadline: Mapped[date] = mapped_column(Date)
+    extended_deadline: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_role: Mapped[str] = mapped_column(String(20))
+    assigned_to: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    answer: Mapped[str | None] = mapped_column(Text)
+    state_changed_at: Mapped[datetime]
+
+    statements: Mapped[list[FlagStatement]] = relationship(
+        order_by="FlagStatement.at", lazy="selectin")
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.uploaded_at",
+                                                    lazy="selectin")
+
+    @property
+    def effective_deadline(self) -> date:
+        return self.extended_deadline or self.deadline
+
+
+class FlagStatement(Base):
+    """What the citizen says is wrong, and what is right; one per objection."""
+
+    __tablename__ = "flag_statements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"),
+                                         index=True)
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(20))
+    wrong: Mapped[str] = mapped_column(Text)
+    right: Mapped[str | None] = mapped_column(Text)
+
+
+class Contribution(Base):
+    """Information a citizen adds of their own: a statement, a correction of their own
+    account, a document. It is theirs: later packages carry it as "Dine bidrag"."""
+
+    __tablename__ = "contributions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10), index=True)
+    about: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_role: Mapped[str] = mapped_column(String(20))
+    seen_at: Mapped[datetime | None] = mapped_column(index=True)
+    seen_by: Mapped[str | None] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None]
+
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.uploaded_at",
+                                                    lazy="selectin")
+
+
+class Evidence(Base):
+    """A file a citizen gave with a flag or a contribution (PDF, JPEG or PNG, checked
+    by its bytes), age-encrypted in the blob store."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_cpr: Mapped[str] = mapped_column(String(10), index=True)
+    flag_id: Mapped[str | None] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"),
+                                                index=True)
+    contribution_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True)
+    blob_key: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(120))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+
+
+class CorrectionNotice(Base):
+    """Telling a service that received a record that it was corrected (Art. 19): one per
+    flag and delivery, sent on the delivery's channel like a push."""
+
+    __tablename__ = "correction_notices"
+    __table_args__ = (
+        UniqueConstraint("flag_id", "delivery_id", name="uq_notice_flag_delivery"),
+        Index("ix_correction_notices_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"),
+                                         index=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("external_services.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)

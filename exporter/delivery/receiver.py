@@ -8,6 +8,9 @@ being processed again (a small SQLite table, :class:`ReplayStore`), decrypts the
 file with the service's identity and verifies the package's signature and every
 file's hash (:func:`formats.verify.verify_package`) against the municipality's
 published key. Only then is ``<id>.zip.age`` (and the decrypted ``<id>.zip``) kept.
+A JSON body (``Content-Type: application/json``) is a correction notice (GDPR Art. 19:
+a record the service received was corrected), checked the same way and kept as
+``<id>.correction.json``.
 
 Answers: 200 received (or already received: the sender stops retrying), 400 malformed,
 401 bad signature, digest or timestamp, 411 no length, 413 too large, 422 a package
@@ -70,6 +73,10 @@ class ReplayStore:
             db.execute("DELETE FROM accepted WHERE id = ?", (msg_id,))
 
 
+NOTICE_TYPE = "egnedata.record.corrected"
+"""A correction notice (GDPR Art. 19): a record the service received was corrected."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -130,14 +137,28 @@ class Receiver:
                 return Answer(401, {"error": str(exc)})
             if not self.replays.claim(msg_id):
                 return Answer(200, {"status": "already-received", "id": msg_id})
-            problem = self._open(partial, msg_id)
+            notice = headers.get("content-type", "").startswith("application/json")
+            problem = self._notice(partial) if notice else self._open(partial, msg_id)
             if problem is not None:
                 self.replays.forget(msg_id)
                 return Answer(422, {"error": problem})
-            partial.replace(self.directory / f"{msg_id}.zip.age")
+            name = f"{msg_id}.correction.json" if notice else f"{msg_id}.zip.age"
+            partial.replace(self.directory / name)
         finally:
             partial.unlink(missing_ok=True)
         return Answer(200, {"status": "received", "id": msg_id, "sha256": digest.hex()})
+
+    @staticmethod
+    def _notice(path: Path) -> str | None:
+        """A correction notice (JSON, signed like a push); None when it is one."""
+        try:
+            notice = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError:
+            return "a JSON body that is not JSON"
+        if not isinstance(notice, dict) or notice.get("type") != NOTICE_TYPE \
+                or not isinstance(notice.get("record"), str):
+            return f"a JSON body that is not an {NOTICE_TYPE} notice"
+        return None
 
     def _open(self, encrypted: Path, msg_id: str) -> str | None:
         """Decrypt and verify the package; None when it is good."""

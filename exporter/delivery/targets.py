@@ -53,6 +53,9 @@ class Outgoing:
     s3_region: str | None = None
     s3_credentials: S3Credentials | None = None
     receipt_fields: dict[str, Any] = field(default_factory=dict)
+    content_type: str = "application/octet-stream"
+    name: str = ""
+    """The object's name in a bucket; ``<delivery id>.zip.age`` when empty."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class WebhookTarget:
             return Outcome("retry", error="the package changed while it was being signed")
         digest = sha256.digest()
         headers = {
-            "content-type": "application/octet-stream",
+            "content-type": outgoing.content_type,
             "content-length": str(outgoing.size),
             webhooks.HEADER_ID: outgoing.delivery_id,
             webhooks.HEADER_TIMESTAMP: str(timestamp),
@@ -177,14 +180,15 @@ def _s3_client(outgoing: Outgoing) -> Any:
 
 
 class S3Target:
-    """Writes ``<delivery id>.zip.age`` to the service's bucket, then a signed receipt
-    beside it (``.receipt.json`` and ``.receipt.json.minisig``); same keys on a retry."""
+    """Writes ``<delivery id>.zip.age`` (or ``outgoing.name``) to the service's bucket,
+    then a signed receipt beside it (``.receipt.json`` and ``.receipt.json.minisig``);
+    same keys on a retry."""
 
     def send(self, outgoing: Outgoing) -> Outcome:
         assert outgoing.s3_bucket is not None
         store = S3BlobStore(outgoing.s3_bucket, prefix=outgoing.s3_prefix,
                             client=_s3_client(outgoing))
-        name = f"{outgoing.delivery_id}.zip.age"
+        name = outgoing.name or f"{outgoing.delivery_id}.zip.age"
         sha256 = hashlib.sha256()
         sent = 0
         outgoing.check()

@@ -59,6 +59,14 @@ ACTIONS = frozenset({
     "delivery.created", "delivery.retried", "delivery.retry_wait", "delivery.pending",
     "delivery.sending", "delivery.delivered", "delivery.dead_letter", "delivery.cancelled",
     "push.refused",
+    # Acting on your data: flags, contributions, correction notices (Art. 19).
+    "flag.received", "flag.statement_added", "flag.evidence_added", "flag.in_review",
+    "flag.corrected", "flag.annotated", "flag.rejected", "flag.withdrawn",
+    "flag.deadline_extended", "evidence.read",
+    "contribution.added", "contribution.evidence_added", "contribution.withdrawn",
+    "contribution.seen",
+    "notice.pending", "notice.sending", "notice.retry_wait", "notice.delivered",
+    "notice.dead_letter", "notice.cancelled",
     # The pages: logging in and out, and refused forms.
     "login.succeeded", "login.refused", "login.next_refused", "logout", "csrf.refused",
     "forms.limited",

@@ -67,10 +67,10 @@ FINISHED = frozenset({S.READY, S.READY_WITH_GAPS, S.FAILED, S.CANCELLED, S.EXPIR
 
 
 class IllegalTransition(EgneDataError):
-    """A request cannot move from its current state to the one asked for."""
+    """A request (or a flag) cannot move from its current state to the one asked for."""
 
-    def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(f"a request that is {current} cannot become {wanted}")
+    def __init__(self, current: str, wanted: str, what: str = "request") -> None:
+        super().__init__(f"a {what} that is {current} cannot become {wanted}")
         self.current = current
         self.wanted = wanted
 

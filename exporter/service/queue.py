@@ -31,6 +31,7 @@ JOB_FUNCTIONS = {
     "collect": "workers.jobs.collect",
     "assemble": "workers.jobs.assemble",
     "deliver": "workers.jobs.deliver",
+    "notify": "workers.jobs.notify",
 }
 
 

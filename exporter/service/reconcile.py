@@ -33,6 +33,7 @@ from exporter.db.models import (
 )
 from exporter.delivery.recovery import reconcile_deliveries
 from exporter.errors import EgneDataError
+from exporter.flags.notices import reconcile_notices
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
 from exporter.service.collecting import ENDED, maybe_start_assembly
@@ -58,6 +59,7 @@ class Reconciled:
     assemblies: int = 0
     expired: int = 0
     deliveries: int = 0
+    notices: int = 0
     forgotten: int = 0
 
 
@@ -108,6 +110,7 @@ def reconcile(context: ServiceContext, *, now: datetime | None = None) -> Reconc
         done.assemblies += 1
     done.expired = expire_packages(context, now=now)
     done.deliveries = reconcile_deliveries(context, now)
+    done.notices = reconcile_notices(context, now)
     done.forgotten = forget_expired(context, now)
     return done
 

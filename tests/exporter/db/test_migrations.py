@@ -89,10 +89,10 @@ def test_the_migrations_make_the_tables_the_models_describe(engine: Engine) -> N
     assert real == []
 
 
-def test_revision_0004_goes_down_and_up_again(engine: Engine) -> None:
+def test_revisions_0004_and_0005_go_down_and_up_again(engine: Engine) -> None:
     upgrade(engine)
     config = alembic_config(engine)
-    command.downgrade(config, "0003")
+    command.downgrade(config, "0003")  # through 0005 and 0004
     with engine.connect() as connection:
         tables = set(connection.dialect.get_table_names(connection))
     assert "web_sessions" not in tables and "requests" in tables
