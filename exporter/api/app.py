@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -19,6 +20,7 @@ from exporter.api.routes import (
     caseworker,
     consents,
     deliveries,
+    flags,
     health,
     mandates,
     overview,
@@ -35,23 +37,27 @@ log = logging.getLogger(__name__)
 
 
 class _BodyLimit:
-    """Refuses bodies over ``limit`` bytes with 413, whether announced or streamed."""
+    """Refuses bodies over ``limit`` bytes with 413, whether announced or streamed;
+    paths matching one of ``larger`` (file uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int,
+                 larger: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
+        self.app, self.default, self.larger = app, limit, list(larger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for pattern, n in self.larger if pattern.match(path)), self.default)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, limit)
                     return
         # Bodies are small (JSON of a few KiB): read the whole body, up to the limit,
         # before the application sees any of it.
@@ -61,8 +67,8 @@ class _BodyLimit:
             if message["type"] != "http.request":
                 return  # the client went away
             body.extend(message.get("body", b""))
-            if len(body) > self.limit:
-                await self._refuse(scope, receive, send)
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -77,9 +83,9 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problems.problem_response(
-            413, f"the request body is larger than {self.limit} bytes",
+            413, f"the request body is larger than {limit} bytes",
             instance=scope.get("path"),
         )
         await response(scope, receive, send)
@@ -168,11 +174,14 @@ def create_app(
     app.state.context = context
     problems.install(app, page_error=web.page_error)
     for module in (requests, caseworker, consents, mandates, deliveries, representative,
-                   services, health, overview):
+                   services, health, overview, flags):
         app.include_router(module.router)
     web.install(app)
     limited: Any = _BodyLimit
-    app.add_middleware(limited, limit=context.settings.max_body_bytes)
+    files = context.settings.evidence_max_bytes + 64 * 1024  # the form's other fields
+    app.add_middleware(limited, limit=context.settings.max_body_bytes,
+                       larger=[(re.compile(p), files) for p in (*flags.EVIDENCE_PATHS,
+                                                                *web.FILE_PATHS)])
     app.add_middleware(_Timing)
     return app
 

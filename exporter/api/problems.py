@@ -20,6 +20,7 @@ from exporter.api.auth import AuthError
 from exporter.delivery.consents import NotAllowed
 from exporter.delivery.registry import InvalidService
 from exporter.errors import InvalidCprError, KeyringError
+from exporter.flags import EvidenceRefused, EvidenceTooLarge, InvalidContribution, InvalidFlag
 from exporter.service.lifecycle import IllegalTransition
 from exporter.service.requests import Conflict, NotFound, UnknownDataset
 from exporter.storage import BlobNotFound
@@ -52,6 +53,10 @@ _PLAIN: dict[type[Exception], int] = {
     IllegalTransition: 409,
     NotAllowed: 403,
     InvalidService: 422,
+    InvalidFlag: 422,
+    InvalidContribution: 422,
+    EvidenceRefused: 422,
+    EvidenceTooLarge: 413,
 }
 """Errors whose own message is the problem's detail."""
 

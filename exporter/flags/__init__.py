@@ -19,7 +19,7 @@ from exporter.flags.contributions import (
     unseen_contributions,
     withdraw_contribution,
 )
-from exporter.flags.evidence import EvidenceRefused, read_evidence
+from exporter.flags.evidence import EvidenceRefused, EvidenceTooLarge, read_evidence
 from exporter.flags.flags import (
     FlagSpec,
     InvalidFlag,
@@ -34,20 +34,24 @@ from exporter.flags.flags import (
     take_flag,
     withdraw_flag,
 )
+from exporter.flags.notices import NoticeView, flag_notices
 from exporter.flags.records import FoundRecord, find_record
-from exporter.flags.states import DECISIONS, OPEN, FlagState
+from exporter.flags.states import COMPLAINT, DECISIONS, OPEN, FlagState
 
 __all__ = [
+    "COMPLAINT",
     "DECISIONS",
     "KINDS",
     "OPEN",
     "ContributionSpec",
     "EvidenceRefused",
+    "EvidenceTooLarge",
     "FlagSpec",
     "FlagState",
     "FoundRecord",
     "InvalidContribution",
     "InvalidFlag",
+    "NoticeView",
     "add_contribution",
     "add_contribution_evidence",
     "add_flag_evidence",
@@ -55,6 +59,7 @@ __all__ = [
     "disputed_records",
     "extend_flag",
     "find_record",
+    "flag_notices",
     "flag_queue",
     "get_contribution",
     "get_flag",

@@ -19,15 +19,19 @@ from exporter.errors import EgneDataError
 from exporter.service.context import ServiceContext
 from formats import age
 
-__all__ = ["MEDIA_TYPES", "EvidenceRefused", "StoredEvidence", "read_evidence", "sniff",
-           "store_evidence"]
+__all__ = ["MEDIA_TYPES", "EvidenceRefused", "EvidenceTooLarge", "StoredEvidence",
+           "read_evidence", "sniff", "store_evidence"]
 
 MEDIA_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 _CHUNK = 64 * 1024
 
 
 class EvidenceRefused(EgneDataError, ValueError):
-    """A file that is too big, empty, or not a PDF, JPEG or PNG by its bytes."""
+    """A file that is empty, or not a PDF, JPEG or PNG by its bytes."""
+
+
+class EvidenceTooLarge(EvidenceRefused):
+    """A file larger than ``evidence_max_bytes``."""
 
 
 def sniff(head: bytes) -> str | None:
@@ -78,7 +82,7 @@ def store_evidence(context: ServiceContext, source: IO[bytes], filename: str
         while block:
             size += len(block)
             if size > limit:
-                raise EvidenceRefused(f"the file is larger than {limit} bytes")
+                raise EvidenceTooLarge(f"the file is larger than {limit} bytes")
             digest.update(block)
             sink.write(block)
             block = source.read(_CHUNK)

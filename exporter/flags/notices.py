@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -52,8 +53,8 @@ from exporter.service.audit import SYSTEM_ACTOR
 from exporter.service.context import ServiceContext
 from exporter.service.leases import Leased
 
-__all__ = ["NOTICE_TYPE", "enqueue_notice", "plan_notices", "reconcile_notices",
-           "send_notice"]
+__all__ = ["NOTICE_TYPE", "NoticeView", "enqueue_notice", "flag_notices", "plan_notices",
+           "reconcile_notices", "send_notice"]
 
 log = logging.getLogger(__name__)
 D = DeliveryState
@@ -61,6 +62,28 @@ D = DeliveryState
 NOTICE_LEASE = Leased(CorrectionNotice, CorrectionNotice.attempt, CorrectionNotice.lease_until,
                       running=CorrectionNotice.state == D.SENDING.value,
                       free=CorrectionNotice.state.in_([D.PENDING.value, D.RETRY_WAIT.value]))
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A correction notice as the citizen sees it: which service, and how it went."""
+
+    id: str
+    service: str
+    state: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def flag_notices(context: ServiceContext, flag_id: str) -> list[NoticeView]:
+    """The services told that the flag's record was corrected."""
+    with context.sessions() as session:
+        rows = session.execute(
+            select(CorrectionNotice, ExternalService.name)
+            .join(ExternalService, ExternalService.id == CorrectionNotice.service_id)
+            .where(CorrectionNotice.flag_id == flag_id)
+            .order_by(ExternalService.name)).all()
+    return [NoticeView(n.id, name, n.state, n.created_at, n.finished_at) for n, name in rows]
 
 
 def notice_job_id(notice: CorrectionNotice) -> str:

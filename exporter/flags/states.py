@@ -17,7 +17,17 @@ from enum import StrEnum
 
 from exporter.service.lifecycle import IllegalTransition
 
-__all__ = ["DECISIONS", "OPEN", "FlagState", "check_flag_transition"]
+__all__ = ["COMPLAINT", "DECISIONS", "OPEN", "FlagState", "check_flag_transition"]
+
+COMPLAINT = {
+    "da": "Er du uenig i svaret, kan du klage til Datatilsynet (www.datatilsynet.dk, "
+          "dt@datatilsynet.dk) eller gå til domstolene. Det følger af "
+          "databeskyttelsesforordningens artikel 12, stk. 4, og artikel 77-79.",
+    "en": "If you disagree with the answer, you can complain to the Danish Data "
+          "Protection Agency (www.datatilsynet.dk, dt@datatilsynet.dk) or go to the "
+          "courts, under Articles 12(4) and 77 to 79 of the GDPR.",
+}
+"""What a citizen whose flag was rejected can do (GDPR Art. 12(4)), in both languages."""
 
 
 class FlagState(StrEnum):

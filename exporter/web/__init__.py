@@ -17,7 +17,10 @@ from exporter.web.portal import ROUTERS
 from exporter.web.portal.login import provider_origins
 from exporter.web.security import SecurityHeaders
 
-__all__ = ["install", "page_error"]
+__all__ = ["FILE_PATHS", "install", "page_error"]
+
+FILE_PATHS: tuple[str, ...] = ()
+"""Page routes whose forms carry files (their bodies may be larger)."""
 
 page_error = errors.page_error
 
