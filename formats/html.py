@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -78,6 +78,9 @@ class PackageView:
     signing_key_id: str = ""
     signing_public_key: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    flag_url: str = ""
+    """The portal's address: each record then links to its flag form there (the link
+    holds the record's and the package's ids, nothing personal). Empty: no links."""
 
 
 @functools.cache
@@ -180,10 +183,39 @@ def _field_label(spec: Field, language: str) -> str:
     return spec.title_da if language == "da" else spec.title_en
 
 
-def _rows(view: DatasetView, cells: _Cells) -> list[list[str]]:
+_OWN_TYPES = ("Flag", "Contribution")
+"""The citizen's own records: nothing to object to."""
+_DISPUTED = ("Modtaget", "Under behandling")
+
+
+@dataclass(frozen=True)
+class _Row:
+    cells: list[str]
+    flag: str
+    """The record's flag state, or ""."""
+    disputed: bool
+    flag_link: str
+
+
+def _flag_link(package: PackageView, record_id: str) -> str:
+    if not package.flag_url:
+        return ""
+    query = urlencode({"post": record_id, "pakke": package.package_id})
+    return f"{package.flag_url}/indsigelser/ny?{query}"
+
+
+def _rows(view: DatasetView, cells: _Cells, package: PackageView) -> list[_Row]:
     rt = view.record_type
     specs = [rt.fields_by_name[c] for c in rt.summary.columns]
-    return [[cells.cell(s, rec.get(s.name)) for s in specs] for rec in view.summary.latest]
+    own = rt.name in _OWN_TYPES
+    rows = []
+    for rec in view.summary.latest:
+        flag = rec.get("flagState")
+        flag = flag if isinstance(flag, str) else ""
+        rows.append(_Row([cells.cell(s, rec.get(s.name)) for s in specs], _show(flag),
+                         flag in _DISPUTED,
+                         "" if own else _flag_link(package, str(rec.get("id", "")))))
+    return rows
 
 
 def _units(datasets: Sequence[DatasetView]) -> dict[str, Mapping[str, Any]]:
@@ -209,7 +241,9 @@ def _context(package: PackageView, language: str) -> dict[str, Any]:
                 "view": view,
                 "anchor": "ds-" + view.id,
                 "columns": columns,
-                "rows": _rows(view, cells),
+                "rows": _rows(view, cells, package),
+                "flags": rt.name not in _OWN_TYPES and bool(
+                    package.flag_url or any(r.get("flagState") for r in view.summary.latest)),
                 "sums": {
                     _field_label(rt.fields_by_name[k], language): format_amount(v, language)
                     for k, v in view.summary.totals.items()

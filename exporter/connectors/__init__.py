@@ -38,6 +38,7 @@ BUILTIN_CONNECTORS: Mapping[str, str] = {
     "demo": "exporter.connectors.demo:DemoConnector",
     "file": "exporter.connectors.file:FileConnector",
     "http": "exporter.connectors.http:HttpConnector",
+    "own": "exporter.connectors.own:OwnDataConnector",
     "sql": "exporter.connectors.sql:SqlConnector",
 }
 

@@ -68,18 +68,20 @@ def assemble(
     generated_at: str,
     progress: AssembleProgress | None = None,
     period: tuple[str | None, str | None] | None = None,
+    flag_url: str = "",
 ) -> PackageResult:
     """Write the whole package to ``outputs``; ``generated_at`` is ISO 8601 UTC.
 
     ``period`` (ISO dates, None for open) is the period a request was limited to; the
-    package states it in its catalogue and on its pages.
+    package states it in its catalogue and on its pages. ``flag_url``, the portal's
+    address, makes each record in ``index.html`` link to its flag form there.
     """
     package = PackageZip(*outputs)
     try:
         return _write(
             package, profile, results, stage, signer,
             package_id=package_id, generated_at=generated_at, progress=progress,
-            period=period,
+            period=period, flag_url=flag_url,
         )
     except BaseException:
         package.abort()
@@ -109,6 +111,7 @@ def _write(
     generated_at: str,
     progress: AssembleProgress | None,
     period: tuple[str | None, str | None] | None,
+    flag_url: str,
 ) -> PackageResult:
     by_id = {r.dataset_id: r for r in results}
     views: list[html.DatasetView] = []
@@ -168,6 +171,7 @@ def _write(
         signing_key_id=signer.key_id,
         signing_public_key=signer.public_key_text.strip().splitlines()[-1],
         extra={"period": period} if period else {},
+        flag_url=flag_url,
     )
     for name, data in html.render_pages(view).items():
         package.write_bytes(name, data)

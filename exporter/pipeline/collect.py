@@ -275,9 +275,12 @@ def dataset_pages(
     deadline: float,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    flag_states: Mapping[str, str] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Page through one dataset: each page's records that map, conform and fall in the
-    subject's period, counted into ``result`` (the others too, by reason).
+    subject's period, counted into ``result`` (the others too, by reason). A record the
+    citizen has flagged carries its flag's state (``flagState``, from ``flag_states``:
+    record id to state).
 
     The one path every reader of a source takes: collecting for a package, and the
     overview's dry run (:mod:`exporter.pipeline.survey`).
@@ -313,6 +316,11 @@ def dataset_pages(
             records = kept
         result.fetched += len(page.records)
         result.accepted += len(records)
+        if flag_states:
+            for record in records:
+                state = flag_states.get(record["id"])
+                if state is not None:
+                    record["flagState"] = state
         if records:
             yield records
         if progress is not None:
@@ -336,6 +344,7 @@ def _collect_dataset(
     deadline: float,
     progress: Progress | None,
     sleep: Callable[[float], None],
+    flag_states: Mapping[str, str] | None,
 ) -> None:
     """Page through one dataset, staging its JSON-LD and CSV files and a summary.
 
@@ -353,7 +362,8 @@ def _collect_dataset(
         table = CsvWriter(csv_file, rt)
         for records in dataset_pages(connector, subject, source, dataset, result,
                                      municipality_code=municipality_code, deadline=deadline,
-                                     progress=progress, sleep=sleep):
+                                     progress=progress, sleep=sleep,
+                                     flag_states=flag_states):
             # One growing buffer: each dumps() result is freed at once, which costs
             # far less than keeping hundreds of them alive to join. orjson escapes
             # newlines inside strings, so each raw newline ends a record: the lines
@@ -400,8 +410,10 @@ def collect_source(
     *,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    flag_states: Mapping[str, str] | None = None,
 ) -> list[DatasetResult]:
-    """Collect every dataset of one source into ``stage``; never raises for source errors."""
+    """Collect every dataset of one source into ``stage``; never raises for source errors.
+    ``flag_states`` marks the records the citizen has flagged (record id to state)."""
     results = [DatasetResult(ds.id, source.id, ds.record_type) for ds in source.datasets]
     deadline = time.monotonic() + source.timeout_seconds
     try:
@@ -418,6 +430,7 @@ def collect_source(
                 deadline=deadline,
                 progress=progress,
                 sleep=sleep,
+                flag_states=flag_states,
             )
     except Exception as exc:
         kind = gap_kind(exc)

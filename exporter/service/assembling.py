@@ -153,6 +153,9 @@ def assemble_request(context: ServiceContext, request_id: str, attempt: int) -> 
                     generated_at=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                     progress=lambda _step, _records: beat(),
                     period=period,
+                    # Records link to the portal's flag form where citizens can log in.
+                    flag_url=context.settings.public_url
+                    if context.settings.login_configured else "",
                 )
     except LeaseLost:
         log.warning("assemble %s attempt %d lost its lease", request_id, attempt)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
 from exporter.db.models import Request, SourceTask, table_of
+from exporter.flags.package import flag_states, with_own_records
 from exporter.pipeline.collect import DatasetResult, Progress, collect_source
 from exporter.service import audit
 from exporter.service.audit import SYSTEM_ACTOR
@@ -137,12 +138,13 @@ def collect_task(context: ServiceContext, task_id: str, attempt: int) -> None:
         if given_up is not None:
             enqueue_assemble(context, given_up)
         return
-    source = profile.source(source_id)
+    source = with_own_records(context, profile.source(source_id), subject.cpr.digits)
     keyring = context.keyring  # fail closed before anything is fetched
     stage = BlobStage(context.blobs, stage_prefix(request_id, source_id, attempt), keyring)
     results = collect_source(
         source, subject, profile.municipality.code, stage,
         progress=_progress(context, task_id, attempt),
+        flag_states=flag_states(context, subject.cpr.digits),
     )
     stage.sync()  # durable before the database says it is there
     _finish(context, task_id, attempt, results)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from exporter.connectors import Subject
 from exporter.cpr import Cpr
 from exporter.db.models import OverviewCache
+from exporter.flags.package import with_own_records
 from exporter.pipeline.survey import DatasetSurvey, survey_source
 from exporter.service.context import ServiceContext
 from formats.errors import FormatError
@@ -116,11 +117,12 @@ def _survey(context: ServiceContext, cpr: Cpr, now: datetime) -> Overview:
     profile = context.profile
     subject = Subject(cpr=cpr)
     limit = context.settings.overview_timeout_seconds
-    with ThreadPoolExecutor(max_workers=min(8, len(profile.sources))) as pool:
+    sources = [with_own_records(context, s, cpr.digits) for s in profile.sources]
+    with ThreadPoolExecutor(max_workers=min(8, len(sources))) as pool:
         results = list(pool.map(
             lambda source: survey_source(source, subject, profile.municipality.code,
                                          time_limit=limit),
-            profile.sources))
+            sources))
     surveys = [s for per_source in results for s in per_source]
     datasets = tuple(
         DatasetOverview(

@@ -12,7 +12,8 @@ from exporter.errors import PermanentSourceError
 from exporter.profile import demo_profile_path, load_profile
 
 SUBJECT = Subject(Cpr.parse("710190-1234"))
-DATASETS = {d.record_type: d for s in load_profile(demo_profile_path()).sources for d in s.datasets}
+DATASETS = {d.record_type: d for s in load_profile(demo_profile_path()).sources
+            if s.connector == "demo" for d in s.datasets}
 
 
 def test_every_kle_code_and_facet_is_real() -> None:

@@ -14,7 +14,7 @@ def test_demo_profile_loads() -> None:
     profile = load_profile(demo_profile_path())
     assert profile.municipality.code == "0751"
     assert profile.municipality.display_name == "Aarhus Kommune"
-    assert {s.id for s in profile.sources} == {"cpr", "sagsindeks", "ydelsesindeks"}
+    assert {s.id for s in profile.sources} == {"cpr", "sagsindeks", "ydelsesindeks", "egnedata"}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -33,7 +33,7 @@ def _demo_text() -> str:
         (('code = "0751"', 'code = "0999"'), "municipality.code: Value error"),
         (('code = "0751"', 'code = "0411"'), "not one of the 98 kommunekoder"),
         (('name = "Aarhus Kommune"', 'name = "Odense Kommune"'), "kommunekode 0751 is 'Aarhus'"),
-        (('record_type = "Case"', 'record_type = "Sag"'), "expected one of Case, Document"),
+        (('record_type = "Case"', 'record_type = "Sag"'), "expected one of Case, Contribution, Document"),
         (
             (
                 'categories = ["Name", "NationalIdentificationNumber", "DateOfBirth", '

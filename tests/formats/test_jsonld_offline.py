@@ -60,11 +60,11 @@ def test_all_jsonld_expands_offline_and_matches_rdflib(build: Builder, tmp_path:
         if path.name == "context.jsonld":
             assert expanded == []  # a bare context has no data, but must process
             continue
-        assert expanded, path
+        assert expanded or document["@graph"] == [], path  # a dataset may be empty
         nquads = jsonld.to_rdf(document, {**options, "format": "application/n-quads"})
         from_pyld = Graph().parse(data=nquads, format="nquads")
         from_rdflib = Graph().parse(path.as_uri(), format="json-ld")
-        assert len(from_pyld) > 0
+        assert len(from_pyld) > 0 or not expanded
         assert isomorphic(_normalise(from_pyld), _normalise(from_rdflib)), path.name
 
 

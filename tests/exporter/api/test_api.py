@@ -88,7 +88,7 @@ def test_citizen_requests_and_downloads_a_verified_package(
     body = ready_request
     assert body["state"] == "ready" and body["subject"] == "710190-xxxx"
     assert {s["source_id"]: s["state"] for s in body["sources"]} == {
-        "cpr": "done", "sagsindeks": "done", "ydelsesindeks": "done"}
+        "cpr": "done", "sagsindeks": "done", "ydelsesindeks": "done", "egnedata": "done"}
     package = body["package"]
     response = client.get(package["download"], headers=headers)
     assert response.status_code == 200

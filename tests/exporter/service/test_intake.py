@@ -97,8 +97,9 @@ def test_requests_waiting_together_are_stored_in_one_transaction(
     assert len({request.id for request, _ in results}) == len(CPRS)
     assert len(commits) == 1  # the 19 that waited: one transaction
     assert _count(context, Request) == len(CPRS)
-    assert _count(context, SourceTask) == 3 * len(CPRS)
-    assert len(manual_queue(context).jobs) == 3 * len(CPRS)
+    sources = len(context.profile.sources)
+    assert _count(context, SourceTask) == sources * len(CPRS)
+    assert len(manual_queue(context).jobs) == sources * len(CPRS)
     run_all(context, manual_queue(context))
     assert wait_for(context, results[-1][0].id, {"ready"}, timeout=1).state == "ready"
     intake.close()
@@ -146,7 +147,7 @@ def test_a_queue_that_fails_is_reported_and_the_requests_are_kept(
     assert _count(context, Request) == 5
     gate._enqueue = working  # type: ignore[method-assign]
     later = datetime.now(UTC) + timedelta(seconds=5)
-    assert reconcile(context, now=later).collects == 15
+    assert reconcile(context, now=later).collects == 5 * len(context.profile.sources)
     intake.close()
 
 
