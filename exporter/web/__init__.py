@@ -19,8 +19,8 @@ from exporter.web.security import SecurityHeaders
 
 __all__ = ["FILE_PATHS", "install", "page_error"]
 
-FILE_PATHS: tuple[str, ...] = ()
-"""Page routes whose forms carry files (their bodies may be larger)."""
+FILE_PATHS = (r"^/indsigelser$", r"^/indsigelser/[^/]+/tilfoej$", r"^/bidrag$")
+"""Page routes whose forms carry a file (their bodies may be larger)."""
 
 page_error = errors.page_error
 

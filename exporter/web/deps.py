@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from exporter.db.models import Mandate
 from exporter.db.models import Request as RequestRow
@@ -46,6 +46,7 @@ __all__ = [
     "CitizenDep",
     "CitizenPage",
     "CsrfRefused",
+    "FileFormDep",
     "Form",
     "FormDep",
     "LoginNeeded",
@@ -244,12 +245,10 @@ def _refuse_form(context: ServiceContext, session: SessionView, action: str) -> 
                      detail={})
 
 
-async def checked_form(request: Request, page: CitizenDep) -> Form:
-    """The posted form's text fields, once its CSRF token is the session's and the
-    session is within its limit of forms per minute."""
+async def _checked(request: Request, page: CitizenPage, *, files: int) -> Form:
     context, session = page.context, page.me
     try:
-        form: FormData = await request.form(max_files=0, max_fields=200)
+        form: FormData = await request.form(max_files=files, max_fields=200)
     except Exception:  # a malformed body is no form: refused like a missing token
         form = FormData()
     token = form.get("csrf")
@@ -263,6 +262,17 @@ async def checked_form(request: Request, page: CitizenDep) -> Form:
         await anyio.to_thread.run_sync(_refuse_form, context, session, "forms.limited")
         raise TooManyForms
     return Form(form)
+
+
+async def checked_form(request: Request, page: CitizenDep) -> Form:
+    """The posted form's text fields, once its CSRF token is the session's and the
+    session is within its limit of forms per minute. A form with a file is refused."""
+    return await _checked(request, page, files=0)
+
+
+async def checked_file_form(request: Request, page: CitizenDep) -> Form:
+    """:func:`checked_form` for a form that may carry one file (evidence)."""
+    return await _checked(request, page, files=1)
 
 
 @dataclass(frozen=True)
@@ -288,5 +298,13 @@ class Form:
     def items(self) -> list[tuple[str, str]]:
         return [(k, v) for k, v in self.data.multi_items() if isinstance(v, str) and k != "csrf"]
 
+    def file(self, name: str) -> UploadFile | None:
+        """The file sent as ``name``, or None when none was chosen."""
+        value = self.data.get(name)
+        if isinstance(value, UploadFile) and value.filename and value.size:
+            return value
+        return None
+
 
 FormDep = Annotated[Form, Depends(checked_form)]
+FileFormDep = Annotated[Form, Depends(checked_file_form)]

@@ -33,7 +33,8 @@ def _demo_text() -> str:
         (('code = "0751"', 'code = "0999"'), "municipality.code: Value error"),
         (('code = "0751"', 'code = "0411"'), "not one of the 98 kommunekoder"),
         (('name = "Aarhus Kommune"', 'name = "Odense Kommune"'), "kommunekode 0751 is 'Aarhus'"),
-        (('record_type = "Case"', 'record_type = "Sag"'), "expected one of Case, Contribution, Document"),
+        (('record_type = "Case"', 'record_type = "Sag"'),
+         "expected one of Case, Contribution, Document"),
         (
             (
                 'categories = ["Name", "NationalIdentificationNumber", "DateOfBirth", '

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from exporter.web.portal import login, mandates, packages, requests, sharing, start
+from exporter.web.portal import flags, login, mandates, packages, requests, sharing, start
 
 __all__ = ["ROUTERS"]
 
 ROUTERS = (start.router, login.router, requests.router, packages.router, sharing.router,
-           mandates.router)
+           flags.router, mandates.router)

@@ -55,7 +55,7 @@ def test_the_next_package_carries_flags_and_contributions(
     context = make_context(manual=True, **LOGIN)
     _, first = ready_package(context)
     disputed, answered = first_record(context, first), first_record(context, first, "dokumenter")
-    flag, _ = raise_flag(context, CITIZEN, ANNA, FlagSpec(
+    raise_flag(context, CITIZEN, ANNA, FlagSpec(
         first, disputed["id"], "Sagen er ikke <b>min</b>", "=1+2", field="title"))
     other, _ = raise_flag(context, CITIZEN, ANNA, FlagSpec(first, answered["id"], "Forkert dato"))
     take_flag(context, CASEWORKER, other.id)

@@ -15,22 +15,26 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from exporter.api.problems import is_api_path
-from exporter.db.models import Consent, Mandate, Request
+from exporter.db.models import Consent, Contribution, Flag, FlagStatement, Mandate, Request
 from exporter.delivery.consents import ConsentSpec, give_consent
 from exporter.delivery.mandates import MandateSpec, grant_mandate, revoke_mandate
+from exporter.flags import ContributionSpec, FlagSpec, add_contribution, raise_flag
 from exporter.service.audit import Actor
 from exporter.service.requests import Scope, create_request
 from exporter.web.portal import ROUTERS
+from tests.exporter.flags.test_flags import first_record
 from tests.portal import BENT, CARL, Portal, browser_client, csrf_of, log_in
 
 pytestmark = pytest.mark.provider
 
 B_NAME = "Bent Testesen"
+OWNED = ("request_id", "consent_id", "mandate_id", "flag_id", "contribution_id")
 
 
 @pytest.fixture
 def bents(portal: Portal) -> Iterator[dict[str, str]]:
-    """Bent's request (run to the end), consent and mandate (given to Carl)."""
+    """Bent's request (run to the end), consent, mandate (given to Carl), a flag on a
+    record of his package and a contribution."""
     from exporter.cpr import Cpr
 
     actor = Actor(BENT, "citizen")
@@ -49,8 +53,17 @@ def bents(portal: Portal) -> Iterator[dict[str, str]]:
         representative=CARL, rights=("request", "push"),
         valid_until=datetime.now(UTC) + timedelta(days=30), subject_name=B_NAME,
         representative_name="Carl"))
+    with portal.context.sessions() as session:
+        package = session.get(Request, request.id).package  # type: ignore[union-attr]
+        assert package is not None
+        package_id = package.id
+    record = first_record(portal.context, package_id, "person")
+    flag, _ = raise_flag(portal.context, actor, BENT, FlagSpec(package_id, record["id"],
+                                                               "Min adresse er forkert"))
+    contribution = add_contribution(portal.context, actor, BENT, ContributionSpec(
+        "statement", "Bents egen note", "Noget om Bent"))
     yield {"request_id": request.id, "consent_id": consent.id, "mandate_id": mandate.id,
-           "state": state}
+           "flag_id": flag.id, "contribution_id": contribution.id, "state": state}
     revoke_mandate(portal.context, actor, BENT, mandate.id)  # Carl's other tests expect none
 
 
@@ -88,14 +101,15 @@ def test_every_page_route_with_b_s_ids_gives_a_nothing(portal: Portal, bents: di
         else:
             answer = anna.post(portal.url + url, data={
                 "csrf": csrf, "service": portal.service_id, "who": bents["mandate_id"],
-                "next": "/mine-data"})
+                "next": "/mine-data", "wrong": "Anna skriver her"})
         tried += 1
         body = answer.text
         assert B_NAME not in body and BENT not in body and "720150" not in body, (method, path)
-        for key in ("request_id", "consent_id", "mandate_id"):
+        for key in OWNED:
             if key not in names:
                 assert bents[key] not in body, (method, path, key)
-        if any(n in names for n in ("request_id", "consent_id", "mandate_id")):
+        assert "Bents egen note" not in body and "Min adresse er forkert" not in body
+        if any(n in names for n in OWNED):
             assert answer.status_code in (403, 404), (method, path, answer.status_code)
         else:
             assert answer.status_code < 500, (method, path, answer.status_code)
@@ -105,6 +119,10 @@ def test_every_page_route_with_b_s_ids_gives_a_nothing(portal: Portal, bents: di
         assert session.get(Request, bents["request_id"]).state == bents["state"]  # type: ignore[union-attr]
         assert session.get(Consent, bents["consent_id"]).state == "active"  # type: ignore[union-attr]
         assert session.get(Mandate, bents["mandate_id"]).revoked_at is None  # type: ignore[union-attr]
+        assert session.get(Flag, bents["flag_id"]).state == "received"  # type: ignore[union-attr]
+        assert session.get(Contribution, bents["contribution_id"]).withdrawn_at is None  # type: ignore[union-attr]
+        assert len(session.scalars(select(FlagStatement).where(
+            FlagStatement.flag_id == bents["flag_id"])).all()) == 1
     assert "på vegne af" not in anna.get(f"{portal.url}/mine-data").text
 
 
