@@ -186,6 +186,10 @@ def _field_label(spec: Field, language: str) -> str:
 _OWN_TYPES = ("Flag", "Contribution")
 """The citizen's own records: nothing to object to."""
 _DISPUTED = ("Modtaget", "Under behandling")
+_FLAG_STATES_EN = {"Modtaget": "Received", "Under behandling": "In review",
+                   "Rettet": "Corrected", "Påtegnet": "Annotated", "Afvist": "Rejected",
+                   "Trukket tilbage": "Withdrawn"}
+"""The English page's words for the flag states the records carry (in Danish)."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,8 @@ def _rows(view: DatasetView, cells: _Cells, package: PackageView) -> list[_Row]:
     for rec in view.summary.latest:
         flag = rec.get("flagState")
         flag = flag if isinstance(flag, str) else ""
-        rows.append(_Row([cells.cell(s, rec.get(s.name)) for s in specs], _show(flag),
+        shown = _FLAG_STATES_EN.get(flag, flag) if cells.language == "en" else flag
+        rows.append(_Row([cells.cell(s, rec.get(s.name)) for s in specs], _show(shown),
                          flag in _DISPUTED,
                          "" if own else _flag_link(package, str(rec.get("id", "")))))
     return rows

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from exporter.devlogin import Client, LocalProvider, ProviderUnavailable
 from exporter.keys import Keyring
 from exporter.login import CALLBACK_PATH
 from exporter.login.keys import generate_client_key, public_jwks
+from exporter.profile import Profile
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.settings import Settings
@@ -77,7 +79,15 @@ def serve(app: Any, port: int) -> tuple[_Server, threading.Thread]:
 def portal(tmp_path_factory: pytest.TempPathFactory, keys_dir: Path,
            postgres_url: str) -> Iterator[Portal]:
     """The portal on its own port with the local provider; one for the test run."""
-    folder = tmp_path_factory.mktemp("portal")
+    with running_portal(tmp_path_factory.mktemp("portal"), keys_dir, postgres_url) as running:
+        yield running
+
+
+@contextmanager
+def running_portal(folder: Path, keys_dir: Path, postgres_url: str,
+                   profile: Profile | None = None) -> Iterator[Portal]:
+    """A portal of its own (app, provider, schema, receiver), with ``profile`` in place
+    of the demo profile if given; stopped when the block ends."""
     key_file = folder / "client.jwk"
     client_key = generate_client_key(key_file)
     port = free_port()
@@ -101,7 +111,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory, keys_dir: Path,
             lease_seconds=5.0, reconcile_interval_seconds=1.0,
             delivery_retry_base_seconds=0.5,
         )
-        context = ServiceContext.build(settings)
+        context = ServiceContext.build(settings, profile=profile)
         service_identity = age.X25519Identity.generate()
         received = folder / "received"
         receiver = make_server(Receiver([service_identity], [Keyring.load(keys_dir).public_key],

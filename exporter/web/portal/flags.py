@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -66,9 +67,11 @@ def _shown(record: Mapping[str, Any], type_name: str) -> list[Shown]:
     shown = []
     for spec in rt.fields:
         value = record.get(spec.name)
-        if value in (None, "") or spec.name == "flagState":
+        if value in (None, "") or spec.name in ("id", "flagState"):
             continue
-        if isinstance(value, Mapping):
+        if spec.kind == "ref" and isinstance(value, str):
+            value = unquote(value.rsplit(":", 1)[-1])  # a unit's own id, not the URN
+        elif isinstance(value, Mapping):
             value = ", ".join(str(v) for v in value.values() if v)
         shown.append(Shown(spec.name, {"da": spec.title_da, "en": spec.title_en}, str(value)))
     return shown
