@@ -24,6 +24,7 @@ from exporter.ids import is_id
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
+from exporter.service.overview_keys import forget_overview
 from exporter.service.requests import Conflict, NotFound
 from formats.records import RECORD_ID_PREFIX
 
@@ -83,6 +84,7 @@ def add_contribution(context: ServiceContext, actor: Actor, cpr_digits: str,
         created_by_role=actor.role)
     with context.sessions.begin() as session:
         session.add(contribution)
+        forget_overview(session, context, cpr_digits)
         audit.record(session, actor, "contribution.added", at=now, detail={
             "contribution": contribution.id, "kind": spec.kind})
     return contribution
@@ -128,6 +130,7 @@ def withdraw_contribution(context: ServiceContext, actor: Actor, cpr_digits: str
             raise NotFound("no such contribution")
         if row.withdrawn_at is None:
             row.withdrawn_at = now
+            forget_overview(session, context, cpr_digits)
             audit.record(session, actor, "contribution.withdrawn", at=now,
                          detail={"contribution": row.id})
     return row

@@ -38,6 +38,7 @@ from exporter.ids import is_id
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
+from exporter.service.overview_keys import forget_overview
 from exporter.service.requests import Conflict, NotFound
 from formats.records import record_types
 
@@ -130,6 +131,7 @@ def raise_flag(context: ServiceContext, actor: Actor, cpr_digits: str, spec: Fla
                 session.add(flag)
                 session.flush()
                 session.add(_statement(flag, actor, wrong, right, now))
+                forget_overview(session, context, cpr_digits)
                 audit.record(session, actor, "flag.received", at=now, detail={
                     "flag": flag.id, "dataset": found.dataset_id, "field": spec.field,
                     "deadline": flag.deadline.isoformat()})

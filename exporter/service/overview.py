@@ -10,8 +10,6 @@ server process shares it and the table alone reveals nothing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from exporter.db.models import OverviewCache
 from exporter.flags.package import with_own_records
 from exporter.pipeline.survey import DatasetSurvey, survey_source
 from exporter.service.context import ServiceContext
+from exporter.service.overview_keys import subject_key
 from formats.errors import FormatError
 
 __all__ = ["CaseContact", "DatasetOverview", "Overview", "get_overview", "subject_key"]
@@ -79,13 +78,6 @@ class Overview:
         return cls(datetime.fromisoformat(raw["made_at"]),
                    tuple(DatasetOverview(**d) for d in raw["datasets"]),
                    tuple(CaseContact(**c) for c in raw["contacts"]))
-
-
-def subject_key(context: ServiceContext, cpr_digits: str) -> str:
-    """A keyed hash of a CPR number: a lookup key that cannot be reversed by trying
-    the few million possible numbers without the service's secret."""
-    secret = context.settings.token_secret.get_secret_value().encode()
-    return hmac.new(secret, b"overview:" + cpr_digits.encode(), hashlib.sha256).hexdigest()
 
 
 def _text(value: Any) -> str:

@@ -53,6 +53,21 @@ def test_it_is_kept_encrypted_for_a_few_minutes(make_context: ContextFactory) ->
     assert get_overview(context, CPR, now=now, fresh=True).made_at == now
 
 
+def test_the_citizen_s_own_records_show_at_once(make_context: ContextFactory) -> None:
+    from exporter.flags import ContributionSpec, add_contribution, withdraw_contribution
+    from exporter.service.audit import Actor
+
+    context = make_context(overview_cache_seconds=300)
+    counts = {d.id: d.count for d in get_overview(context, CPR).datasets}
+    citizen = Actor(CPR.digits, "citizen")
+    made = add_contribution(context, citizen, CPR.digits, ContributionSpec(
+        "statement", "Min udtalelse", "Jeg er uenig."))
+    after = {d.id: d.count for d in get_overview(context, CPR).datasets}
+    assert after["bidrag"] == counts["bidrag"] + 1
+    withdraw_contribution(context, citizen, CPR.digits, made.id)
+    assert {d.id: d.count for d in get_overview(context, CPR).datasets} == counts
+
+
 def test_the_reconciler_forgets_expired_overviews(make_context: ContextFactory) -> None:
     from exporter.service.reconcile import reconcile
 

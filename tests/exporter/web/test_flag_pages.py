@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -148,3 +150,52 @@ def test_add_information_of_one_s_own(portal: Portal, anna: httpx.Client) -> Non
     assert withdraw is not None
     anna.post(portal.url + withdraw.group(1), data={"csrf": csrf})
     assert "Lægeerklæring" not in anna.get(f"{portal.url}/indsigelser").text
+
+
+def test_a_representative_flags_within_the_mandate_only(portal: Portal) -> None:
+    from exporter.cpr import Cpr
+    from exporter.delivery.mandates import MandateSpec, grant_mandate, revoke_mandate
+    from exporter.service.audit import Actor
+    from exporter.service.requests import Scope, create_request
+    from tests.exporter.flags.test_flags import first_record
+    from tests.portal import BENT
+
+    bent = Actor(BENT, "citizen")
+    request, _ = create_request(portal.context, bent, Cpr(BENT),
+                                Scope(("person", "sager", "kontaktenheder")))
+    deadline = time.monotonic() + 60
+    while True:
+        with portal.context.sessions() as session:
+            row = session.get(Request, request.id)
+            assert row is not None
+            if row.package is not None:
+                package_id = row.package.id
+                break
+        assert time.monotonic() < deadline, row.state
+        time.sleep(0.2)
+    person, case = (first_record(portal.context, package_id, d) for d in ("person", "sager"))
+    mandate = grant_mandate(portal.context, bent, BENT, MandateSpec(
+        representative=ANNA, rights=("request",), datasets=("person",),
+        valid_until=datetime.now(UTC) + timedelta(days=10), subject_name="Bent Testesen",
+        representative_name="Anna"))
+    try:
+        with citizen(portal, "anna") as anna:
+            choose = anna.get(f"{portal.url}/handl-for")
+            csrf = csrf_of(choose.text)
+            anna.post(f"{portal.url}/handl-for", data={"csrf": csrf, "who": mandate.id})
+            outside = anna.get(f"{portal.url}/indsigelser/ny",
+                               params={"post": case["id"], "pakke": package_id})
+            assert outside.status_code == 403
+            refused = anna.post(f"{portal.url}/indsigelser", data={
+                "csrf": csrf, "post": case["id"], "pakke": package_id, "wrong": "forkert"})
+            assert refused.status_code == 403
+            sent = anna.post(f"{portal.url}/indsigelser", data={
+                "csrf": csrf, "post": person["id"], "pakke": package_id,
+                "wrong": "Adressen er den gamle"})
+            assert sent.status_code == 303
+        with citizen(portal, "bent") as bent_client:
+            page = bent_client.get(portal.url + sent.headers["location"].split("?")[0])
+            assert "Adressen er den gamle" in page.text
+            assert "skrevet af din repræsentant" in page.text
+    finally:
+        revoke_mandate(portal.context, bent, BENT, mandate.id)
