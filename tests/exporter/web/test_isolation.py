@@ -31,6 +31,12 @@ B_NAME = "Bent Testesen"
 OWNED = ("request_id", "consent_id", "mandate_id", "flag_id", "contribution_id")
 
 
+def statements(portal: Portal, flag_id: str) -> int:
+    with portal.context.sessions() as session:
+        return len(session.scalars(select(FlagStatement).where(
+            FlagStatement.flag_id == flag_id)).all())
+
+
 @pytest.fixture
 def bents(portal: Portal) -> Iterator[dict[str, str]]:
     """Bent's request (run to the end), consent, mandate (given to Carl), a flag on a
@@ -63,7 +69,8 @@ def bents(portal: Portal) -> Iterator[dict[str, str]]:
     contribution = add_contribution(portal.context, actor, BENT, ContributionSpec(
         "statement", "Bents egen note", "Noget om Bent"))
     yield {"request_id": request.id, "consent_id": consent.id, "mandate_id": mandate.id,
-           "flag_id": flag.id, "contribution_id": contribution.id, "state": state}
+           "flag_id": flag.id, "contribution_id": contribution.id, "state": state,
+           "statements": str(statements(portal, flag.id))}
     revoke_mandate(portal.context, actor, BENT, mandate.id)  # Carl's other tests expect none
 
 
@@ -121,8 +128,7 @@ def test_every_page_route_with_b_s_ids_gives_a_nothing(portal: Portal, bents: di
         assert session.get(Mandate, bents["mandate_id"]).revoked_at is None  # type: ignore[union-attr]
         assert session.get(Flag, bents["flag_id"]).state == "received"  # type: ignore[union-attr]
         assert session.get(Contribution, bents["contribution_id"]).withdrawn_at is None  # type: ignore[union-attr]
-        assert len(session.scalars(select(FlagStatement).where(
-            FlagStatement.flag_id == bents["flag_id"])).all()) == 1
+    assert str(statements(portal, bents["flag_id"])) == bents["statements"]
     assert "på vegne af" not in anna.get(f"{portal.url}/mine-data").text
 
 
