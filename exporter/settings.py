@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_TOKEN_SECRET", "LEVELS_OF_ASSURANCE", "Settings", "get_settings"]
+__all__ = ["DEV_TOKEN_SECRET", "LEVELS_OF_ASSURANCE", "STAFF_ROLES", "Settings", "get_settings"]
 
 DEV_TOKEN_SECRET = "development-only-token-secret-change-me"  # noqa: S105
 _DATA = Path("egnedata-data")
@@ -30,6 +30,12 @@ _PRIVILEGE_RIGHTS: dict[str, tuple[str, ...]] = {
     "urn:dk:egnedata:privilege:request": ("request",),
     "urn:dk:egnedata:privilege:push": ("push",),
 }
+
+
+STAFF_ROLES = ("caseworker", "dpo", "auditor")
+"""The console's roles: a data-protection officer has everything a caseworker has, and
+the services and the audit log; an auditor reads the audit log and the statistics."""
+_STAFF_ROLES = {f"egnedata.{role}": role for role in STAFF_ROLES}
 
 
 class Settings(BaseSettings):
@@ -92,7 +98,20 @@ class Settings(BaseSettings):
     # Acting on your data: flags and contributions.
     evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
-    @field_validator("public_url", "login_issuer")
+    # The municipality's console: staff log in at the municipality's own provider.
+    staff_login_issuer: str = ""
+    staff_login_client_id: str = ""
+    staff_login_client_auth: Literal["private_key_jwt", "client_secret_basic"] = \
+        "private_key_jwt"
+    staff_login_client_key: Path | None = None
+    staff_login_client_secret: SecretStr | None = None
+    staff_login_scopes: str = "openid profile"
+    staff_name_claim: str = "name"
+    staff_roles_claim: str = "roles"
+    staff_role_map: dict[str, str] = Field(default_factory=lambda: dict(_STAFF_ROLES))
+    staff_unit_map: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("public_url", "login_issuer", "staff_login_issuer")
     @classmethod
     def _absolute_url(cls, value: str, info: ValidationInfo) -> str:
         # An issuer is compared exactly (some end in "/"); our own address is joined to
@@ -118,19 +137,16 @@ class Settings(BaseSettings):
         if len(self.token_secret.get_secret_value()) < 32:
             raise ValueError("EGNEDATA_TOKEN_SECRET must be at least 32 characters")
         if self.environment != "development":
-            for name in ("public_url", "login_issuer"):
+            for name in ("public_url", "login_issuer", "staff_login_issuer"):
                 value = getattr(self, name)
                 if value and not value.startswith("https://"):
                     raise ValueError(f"EGNEDATA_{name.upper()} must be https outside development")
-        if self.login_issuer:
-            if not self.login_client_id:
-                raise ValueError("EGNEDATA_LOGIN_CLIENT_ID must be set with EGNEDATA_LOGIN_ISSUER")
-            if self.login_client_auth == "private_key_jwt" and self.login_client_key is None:
-                raise ValueError("private_key_jwt needs EGNEDATA_LOGIN_CLIENT_KEY (a JWK file; "
-                                 "egnedata login keygen makes one)")
-            if self.login_client_auth == "client_secret_basic" \
-                    and self.login_client_secret is None:
-                raise ValueError("client_secret_basic needs EGNEDATA_LOGIN_CLIENT_SECRET")
+        for prefix in ("login", "staff_login"):
+            self._check_client(prefix)
+        unknown_roles = set(self.staff_role_map.values()) - set(STAFF_ROLES)
+        if unknown_roles:
+            raise ValueError(f"staff_role_map maps to {', '.join(STAFF_ROLES)} only, "
+                             f"not {', '.join(sorted(unknown_roles))}")
         unknown = [a for a in self.login_algorithms if a not in _SIGNING_ALGORITHMS]
         if unknown or not self.login_algorithms:
             raise ValueError(f"login_algorithms takes some of {', '.join(_SIGNING_ALGORITHMS)}")
@@ -139,6 +155,21 @@ class Settings(BaseSettings):
             raise ValueError("login_privilege_rights maps privileges to request and push")
         return self
 
+    def _check_client(self, prefix: str) -> None:
+        """A configured provider needs a client id, and a key or secret for its way of
+        authenticating at the token endpoint."""
+        if not getattr(self, f"{prefix}_issuer"):
+            return
+        env = f"EGNEDATA_{prefix.upper()}"
+        if not getattr(self, f"{prefix}_client_id"):
+            raise ValueError(f"{env}_CLIENT_ID must be set with {env}_ISSUER")
+        auth = getattr(self, f"{prefix}_client_auth")
+        if auth == "private_key_jwt" and getattr(self, f"{prefix}_client_key") is None:
+            raise ValueError(f"private_key_jwt needs {env}_CLIENT_KEY (a JWK file; "
+                             "egnedata login keygen makes one)")
+        if auth == "client_secret_basic" and getattr(self, f"{prefix}_client_secret") is None:
+            raise ValueError(f"client_secret_basic needs {env}_CLIENT_SECRET")
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
@@ -146,6 +177,10 @@ class Settings(BaseSettings):
     @property
     def login_configured(self) -> bool:
         return bool(self.login_issuer)
+
+    @property
+    def staff_login_configured(self) -> bool:
+        return bool(self.staff_login_issuer)
 
     @property
     def effective_database_url(self) -> str:

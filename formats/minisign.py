@@ -45,6 +45,7 @@ __all__ = [
     "SigningKey",
     "Verified",
     "sign",
+    "sign_digest",
     "sign_signify_embedded",
     "verify",
     "verify_signify_embedded",
@@ -234,9 +235,24 @@ def sign(
     untrusted_comment: str = "signature from Egne Data",
 ) -> str:
     """A ``.minisig`` of ``message`` with the pre-hashed ``ED`` algorithm."""
+    return sign_digest(hashlib.blake2b(message, digest_size=64).digest(), key,
+                       trusted_comment=trusted_comment, untrusted_comment=untrusted_comment)
+
+
+def sign_digest(
+    digest: bytes,
+    key: SigningKey,
+    *,
+    trusted_comment: str,
+    untrusted_comment: str = "signature from Egne Data",
+) -> str:
+    """:func:`sign` for a message already hashed with BLAKE2b-512 (``digest``), so a large
+    file is signed as it is written, never held in memory."""
+    if len(digest) != 64:
+        raise ValueError("the digest is BLAKE2b-512: 64 bytes")
     trusted = _comment(trusted_comment, "trusted comment")
     untrusted = _comment(untrusted_comment, "untrusted comment")
-    signature = key.raw_sign(hashlib.blake2b(message, digest_size=64).digest())
+    signature = key.raw_sign(digest)
     global_signature = key.raw_sign(signature + trusted.encode("utf-8"))
     return (
         f"{_UNTRUSTED}{untrusted}\n"

@@ -25,9 +25,10 @@ import uvicorn
 from exporter.api.app import create_app
 from exporter.delivery.receiver import Receiver, make_server
 from exporter.delivery.registry import ServiceSpec, register_service
-from exporter.devlogin import Client, LocalProvider, ProviderUnavailable
+from exporter.devlogin import STAFF_UNIT_MAP, Client, LocalProvider, ProviderUnavailable
 from exporter.keys import Keyring
 from exporter.login import CALLBACK_PATH
+from exporter.login.flow import STAFF_CALLBACK_PATH
 from exporter.login.keys import generate_client_key, public_jwks
 from exporter.profile import Profile
 from exporter.service.audit import Actor
@@ -39,6 +40,7 @@ from tests.servers import free_port, postgres_schema
 CLIENT_ID = "egnedata-portal"
 BASIC_CLIENT_ID = "egnedata-basic"
 BASIC_SECRET = "a-client-secret-for-the-basic-test-client"
+STAFF_CLIENT_ID = "egnedata-konsol"
 PRIVILEGES_CLAIM = "https://data.gov.dk/model/core/eid/privilegesIntermediate"
 ANNA, BENT, CARL = "7101901234", "7201501235", "8503821237"
 
@@ -96,6 +98,8 @@ def running_portal(folder: Path, keys_dir: Path, postgres_url: str,
     clients = [
         Client(CLIENT_ID, [callback], [url + "/logget-ud"], public_jwks(client_key)),
         Client(BASIC_CLIENT_ID, [callback], [url + "/logget-ud"], client_secret=BASIC_SECRET),
+        Client(STAFF_CLIENT_ID, [url + STAFF_CALLBACK_PATH], [url + "/konsol/logget-ud"],
+               public_jwks(client_key)),
     ]
     try:
         provider = LocalProvider(port=free_port(), clients=clients,
@@ -108,6 +112,8 @@ def running_portal(folder: Path, keys_dir: Path, postgres_url: str,
             database_url=database_url, blob_url=str(folder / "blobs"), keys_dir=keys_dir,
             public_url=url, login_issuer=provider.issuer, login_client_id=CLIENT_ID,
             login_client_key=key_file, login_privileges_claim=PRIVILEGES_CLAIM,
+            staff_login_issuer=provider.issuer, staff_login_client_id=STAFF_CLIENT_ID,
+            staff_login_client_key=key_file, staff_unit_map=STAFF_UNIT_MAP,
             lease_seconds=5.0, reconcile_interval_seconds=1.0,
             delivery_retry_base_seconds=0.5,
         )
@@ -146,9 +152,12 @@ def start_login(http: httpx.Client, portal: Portal, next_path: str = "/mine-data
 
 
 def start_login_at(http: httpx.Client, url: str, issuer: str, next_path: str,
-                   account: str) -> str:
-    """:func:`start_login` for a portal at ``url`` with its provider at ``issuer``."""
-    response = http.get(f"{url}/log-ind?{urlencode({'next': next_path})}")
+                   account: str, *, console: bool = False) -> str:
+    """:func:`start_login` for a portal at ``url`` with its provider at ``issuer`` (at
+    the console's login with ``console``)."""
+    start = "/konsol/log-ind" if console else "/log-ind"
+    callback = STAFF_CALLBACK_PATH if console else CALLBACK_PATH
+    response = http.get(f"{url}{start}?{urlencode({'next': next_path})}")
     assert response.status_code == 303, response.text
     location = response.headers["location"]
     assert location.startswith(issuer)
@@ -162,7 +171,7 @@ def start_login_at(http: httpx.Client, url: str, issuer: str, next_path: str,
     response = http.post(_absolute(location, form.group(1)),
                          data={"prompt": "login", "login": account, "password": "any"})
     location = _absolute(location, response.headers["location"])
-    while not location.startswith(url + CALLBACK_PATH):
+    while not location.startswith(url + callback):
         response = http.get(location)
         assert response.status_code in (302, 303), response.text[:500]
         location = _absolute(location, response.headers["location"])
@@ -173,6 +182,13 @@ def log_in(http: httpx.Client, portal: Portal, account: str = "anna",
            next_path: str = "/mine-data") -> httpx.Response:
     """Log ``account`` in through the provider; the portal's answer to the callback."""
     return http.get(start_login(http, portal, next_path, account))
+
+
+def staff_log_in(http: httpx.Client, portal: Portal, account: str = "sagsbehandler",
+                 next_path: str = "/konsol") -> httpx.Response:
+    """Log an employee in to the console through the provider; the callback's answer."""
+    return http.get(start_login_at(http, portal.url, portal.provider.issuer, next_path,
+                                   account, console=True))
 
 
 def send_request(http: httpx.Client, portal: Portal, datasets: list[str], **period: str) -> str:

@@ -1,5 +1,5 @@
-"""Who calls the API: a logged-in citizen's session, or (in development only) a bearer
-token.
+"""Who calls the API: a logged-in citizen's session, an employee's console session (for
+``/v1/caseworker`` and ``/v1/admin``), or (in development only) a bearer token.
 
 Citizens log in with MitID on the pages (:mod:`exporter.login`); their browser's
 session cookie also works for ``/v1``, with the session's CSRF token in an
@@ -32,6 +32,10 @@ class Role(StrEnum):
     ADMIN = "admin"
     REPRESENTATIVE = "representative"
     """Acts for citizens under their mandates (fuldmagt); says whom per call."""
+    DPO = "dpo"
+    """The data-protection officer: a caseworker's rights, and the services registry."""
+    AUDITOR = "auditor"
+    """Reads the audit log and the statistics (on the console); changes nothing."""
 
 
 class AuthError(EgneDataError):
@@ -44,6 +48,8 @@ class Principal:
     role: Role
     assurance_level: str | None = None
     """The NSIS level of the login behind a session; None for a development token."""
+    units: tuple[str, ...] | None = None
+    """The units an employee's console session is limited to; None: every unit."""
 
     @property
     def cpr(self) -> Cpr:

@@ -47,12 +47,28 @@ def _session_principal(request: Request, context: ServiceContext, token: str) ->
     session = load_session(context, token, now=datetime.now(UTC))
     if session is None or session.audience != "citizen" or session.cpr is None:
         raise AuthError("the session has ended; log in again")
+    _check_csrf(request, session.csrf_token)
+    return Principal(session.cpr, Role.CITIZEN, session.assurance_level)
+
+
+_STAFF_ROLES = {"dpo": Role.DPO, "caseworker": Role.CASEWORKER, "auditor": Role.AUDITOR}
+_STAFF_PATHS = ("/v1/caseworker/", "/v1/admin/")
+
+
+def _check_csrf(request: Request, csrf_token: str) -> None:
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent.encode("utf-8", "replace"),
-                                   session.csrf_token.encode()):
+        if not hmac.compare_digest(sent.encode("utf-8", "replace"), csrf_token.encode()):
             raise AuthError("the X-CSRF-Token header must hold the session's CSRF token")
-    return Principal(session.cpr, Role.CITIZEN, session.assurance_level)
+
+
+def _staff_principal(request: Request, context: ServiceContext, token: str) -> Principal:
+    session = load_session(context, token, now=datetime.now(UTC))
+    if session is None or session.audience != "staff" or not session.roles:
+        raise AuthError("the console session has ended; log in again")
+    _check_csrf(request, session.csrf_token)
+    role = next(_STAFF_ROLES[r] for r in _STAFF_ROLES if r in session.roles)
+    return Principal(session.subject, role, units=session.units)
 
 
 async def _principal(
@@ -62,6 +78,10 @@ async def _principal(
 ) -> Principal:
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return decode_token(context.settings, credentials.credentials)
+    if request.url.path.startswith(_STAFF_PATHS):
+        staff = request.cookies.get(cookie_name(context.settings, "staff"))
+        if staff:
+            return await anyio.to_thread.run_sync(_staff_principal, request, context, staff)
     token = request.cookies.get(cookie_name(context.settings))
     if token:
         return await anyio.to_thread.run_sync(_session_principal, request, context, token)
@@ -82,10 +102,23 @@ def _role(*roles: Role, refusal: str) -> Callable[[Principal], Awaitable[Princip
 
 CitizenDep = Annotated[Principal, Depends(_role(
     Role.CITIZEN, refusal="this endpoint is for citizens; caseworkers use /v1/caseworker"))]
-CaseworkerDep = Annotated[Principal, Depends(_role(
-    Role.CASEWORKER, Role.ADMIN, refusal="this endpoint is for caseworkers"))]
+_caseworker = _role(Role.CASEWORKER, Role.DPO, Role.ADMIN,
+                    refusal="this endpoint is for caseworkers")
+
+
+async def _caseworker_in_units(request: Request, principal: PrincipalDep) -> Principal:
+    """A caseworker; one limited to units reaches only the flags (filtered to their
+    units): requests, deliveries and contributions are the whole municipality's."""
+    principal = await _caseworker(principal)
+    if principal.units is not None and not request.url.path.startswith(
+            "/v1/caseworker/flags"):
+        raise Problem(403, "a caseworker limited to units handles only their units' flags")
+    return principal
+
+
+CaseworkerDep = Annotated[Principal, Depends(_caseworker_in_units)]
 AdminDep = Annotated[Principal, Depends(_role(
-    Role.ADMIN, refusal="this endpoint is for administrators"))]
+    Role.ADMIN, Role.DPO, refusal="this endpoint is for administrators"))]
 RepresentativeDep = Annotated[Principal, Depends(_role(
     Role.REPRESENTATIVE,
     refusal="this endpoint is for representatives acting under a mandate"))]

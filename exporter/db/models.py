@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -93,6 +94,11 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
+OPEN_REQUEST = text(
+    "state IN ('received', 'collecting', 'assembling', 'failed', 'ready_with_gaps')")
+"""Requests that are work: still running, failed, or answered with gaps to mend."""
+
+
 class Request(Base):
     """An access request (GDPR Art. 15) for one data subject."""
 
@@ -100,6 +106,9 @@ class Request(Base):
     __table_args__ = (
         UniqueConstraint("requested_by", "idempotency_key", name="uq_requests_idempotency"),
         Index("ix_requests_state_deadline", "state", "deadline"),
+        # The console's work queue: open requests by their deadline, read in pages.
+        Index("ix_requests_queue", func.coalesce(text("extended_deadline"), text("deadline")),
+              "id", postgresql_where=OPEN_REQUEST, sqlite_where=OPEN_REQUEST),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -124,6 +133,10 @@ class Request(Base):
     assurance_level: Mapped[str | None] = mapped_column(String(20))
     """The NSIS level of the login that asked (``Low``, ``Substantial``, ``High``);
     empty for requests made through the API with a token."""
+    channel: Mapped[str | None] = mapped_column(String(20))
+    """How a request registered by a caseworker came in (``phone``, ``letter``, ...)."""
+    channel_note: Mapped[str | None] = mapped_column(Text)
+    """The caseworker's note on it (who asked, and why this way)."""
 
     tasks: Mapped[list[SourceTask]] = relationship(
         back_populates="request", order_by="SourceTask.source_id", lazy="selectin"
@@ -139,7 +152,10 @@ class SourceTask(Base):
     """Collecting one source for one request; holds counts, never records."""
 
     __tablename__ = "source_tasks"
-    __table_args__ = (UniqueConstraint("request_id", "source_id", name="uq_task_source"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "source_id", name="uq_task_source"),
+        Index("ix_source_tasks_finished", "finished_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
@@ -417,6 +433,8 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     acting_for: Mapped[str | None] = mapped_column(String(10))
     acting_name: Mapped[str | None] = mapped_column(String(200))
+    roles: Mapped[list[Any] | None] = mapped_column(JSON)
+    units: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
@@ -452,6 +470,11 @@ class Flag(Base):
         Index("ix_flags_open_record", "subject_cpr", "record_id", unique=True,
               postgresql_where=OPEN_FLAG, sqlite_where=OPEN_FLAG),
         Index("ix_flags_state_deadline", "state", "deadline"),
+        Index("ix_flags_queue", func.coalesce(text("extended_deadline"), text("deadline")),
+              "id", postgresql_where=OPEN_FLAG, sqlite_where=OPEN_FLAG),
+        Index("ix_flags_unit_queue", "unit",
+              func.coalesce(text("extended_deadline"), text("deadline")), "id",
+              postgresql_where=OPEN_FLAG, sqlite_where=OPEN_FLAG),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -461,6 +484,8 @@ class Flag(Base):
     package_id: Mapped[str] = mapped_column(String(36))
     dataset_id: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(100))
+    """The unit responsible for the record (a case's), whose caseworkers answer."""
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime]

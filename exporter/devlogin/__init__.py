@@ -1,6 +1,6 @@
-"""A local OpenID Provider with fictional citizens, for trying the portal on a laptop
-(``egnedata portal``) and for the tests. Never for production: it signs in anyone who
-types one of the listed logins, with any password.
+"""A local OpenID Provider with fictional citizens and employees, for trying the portal
+and the console on a laptop (``egnedata portal``) and for the tests. Never for
+production: it signs in anyone who types one of the listed logins, with any password.
 
 It is the OpenID-certified npm package ``oidc-provider`` run by the machine's Node.js
 (``provider.mjs`` holds its configuration). The package is installed once, from the
@@ -29,6 +29,8 @@ from exporter.login.privileges import CPR_SCOPE
 
 __all__ = [
     "FICTIONAL_CITIZENS",
+    "FICTIONAL_STAFF",
+    "STAFF_UNIT_MAP",
     "Account",
     "Client",
     "LocalProvider",
@@ -69,6 +71,23 @@ FICTIONAL_CITIZENS = (
 61-91), which no real person has; the demo source has data for them. Bent has given Anna
 a mandate in ``egnedata portal``; Carl's login carries a NemLog-in privilege for Bent;
 Lise logs in at assurance level Low (refused); the last login has no CPR number."""
+
+
+FICTIONAL_STAFF = (
+    Account("sagsbehandler", "Sara Sagsbehandler", None, None,
+            claims={"roles": ["egnedata.caseworker", "egnedata.alle-enheder"]}),
+    Account("enhed", "Erik Enhedsbehandler", None, None,
+            claims={"roles": ["egnedata.caseworker", "egnedata.enhed.U02"]}),
+    Account("dpo", "Dorte Databeskyttelse", None, None, claims={"roles": ["egnedata.dpo"]}),
+    Account("revisor", "Rasmus Revisor", None, None, claims={"roles": ["egnedata.auditor"]}),
+    Account("uden-rolle", "Ulla Udenrolle", None, None, claims={"roles": ["andet.system"]}),
+)
+"""The municipality's fictional employees, for the console: a caseworker for every
+unit, one limited to unit U02 (by :data:`STAFF_UNIT_MAP`), a data-protection officer,
+an auditor, and an employee with no console role (refused)."""
+
+STAFF_UNIT_MAP = {"egnedata.alle-enheder": ("*",), "egnedata.enhed.U02": ("U02",)}
+"""The ``staff_unit_map`` that goes with :data:`FICTIONAL_STAFF`."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +186,7 @@ class LocalProvider:
         *,
         port: int,
         clients: Sequence[Client],
-        accounts: Sequence[Account] = FICTIONAL_CITIZENS,
+        accounts: Sequence[Account] = FICTIONAL_CITIZENS + FICTIONAL_STAFF,
         cpr_claim: str = "dk.cpr",
         loa_claim: str = "https://data.gov.dk/concept/core/nsis/loa",
         privileges_claim: str = "https://data.gov.dk/model/core/eid/privilegesIntermediate",
@@ -180,7 +199,8 @@ class LocalProvider:
         self.signing_key = RSAKey.generate_key(2048, {"use": "sig", "alg": "RS256"},
                                                private=True)
         self.signing_key.ensure_kid()
-        claim_names = [cpr_claim, loa_claim, privileges_claim]
+        extra = sorted({name for a in accounts for name in a.claims} - {"name"})
+        claim_names = [cpr_claim, loa_claim, privileges_claim, *extra]
         config = {
             "issuer": self.issuer,
             "port": port,

@@ -29,12 +29,13 @@ from exporter.flags.flags import (
     extend_flag,
     flag_queue,
     get_flag,
+    in_units,
     list_flags,
     raise_flag,
     take_flag,
     withdraw_flag,
 )
-from exporter.flags.notices import NoticeView, flag_notices
+from exporter.flags.notices import NoticeView, flag_notices, record_recipients
 from exporter.flags.records import FoundRecord, find_record
 from exporter.flags.states import COMPLAINT, DECISIONS, OPEN, FlagState
 
@@ -63,11 +64,13 @@ __all__ = [
     "flag_queue",
     "get_contribution",
     "get_flag",
+    "in_units",
     "list_contributions",
     "list_flags",
     "mark_seen",
     "raise_flag",
     "read_evidence",
+    "record_recipients",
     "take_flag",
     "unseen_contributions",
     "withdraw_contribution",

@@ -32,7 +32,7 @@ from exporter.deadlines import (
 from exporter.errors import EgneDataError
 from exporter.flags.evidence import store_evidence
 from exporter.flags.notices import enqueue_notice, plan_notices
-from exporter.flags.records import find_record
+from exporter.flags.records import find_record, responsible_unit
 from exporter.flags.states import DECISIONS, OPEN, FlagState, check_flag_transition
 from exporter.ids import is_id
 from exporter.service import audit
@@ -124,7 +124,8 @@ def raise_flag(context: ServiceContext, actor: Actor, cpr_digits: str, spec: Fla
                     id=str(uuid.uuid4()), subject_cpr=cpr_digits, record_id=spec.record_id,
                     field=spec.field, package_id=found.package.id,
                     dataset_id=found.dataset_id, source_id=found.source_id,
-                    record=found.record, state=FlagState.RECEIVED.value, received_at=now,
+                    unit=responsible_unit(found.record), record=found.record,
+                    state=FlagState.RECEIVED.value, received_at=now,
                     deadline=response_deadline(danish_date(now)), created_by=actor.subject,
                     created_by_role=actor.role, state_changed_at=now,
                 )
@@ -262,13 +263,25 @@ def list_flags(context: ServiceContext, cpr_digits: str) -> Sequence[Flag]:
 
 
 def flag_queue(context: ServiceContext, *, states: Sequence[str] | None = None,
-               limit: int = 200, offset: int = 0) -> Sequence[Flag]:
-    """Flags for caseworkers: open ones (or ``states``) by deadline, the earliest first."""
+               units: Sequence[str] | None = None, limit: int = 200,
+               offset: int = 0) -> Sequence[Flag]:
+    """Flags for caseworkers: open ones (or ``states``) by deadline, the earliest first;
+    only those of ``units`` when a caseworker is limited to some."""
     wanted = list(states) if states else [s.value for s in OPEN]
+    query = select(Flag).where(Flag.state.in_(wanted))
+    if units is not None:
+        query = query.where(Flag.unit.in_(units))
     with context.sessions() as session:
         return session.scalars(
-            select(Flag).where(Flag.state.in_(wanted))
-            .order_by(Flag.deadline, Flag.received_at).limit(limit).offset(offset)).all()
+            query.order_by(Flag.deadline, Flag.received_at).limit(limit).offset(offset)).all()
+
+
+def in_units(flag: Flag, units: Sequence[str] | None) -> Flag:
+    """``flag``, if a caseworker limited to ``units`` may see it; :class:`NotFound`
+    otherwise (as if it did not exist)."""
+    if units is not None and flag.unit not in units:
+        raise NotFound("no such flag")
+    return flag
 
 
 def disputed_records(context: ServiceContext, cpr_digits: str) -> dict[str, str]:

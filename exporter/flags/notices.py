@@ -54,7 +54,7 @@ from exporter.service.context import ServiceContext
 from exporter.service.leases import Leased
 
 __all__ = ["NOTICE_TYPE", "NoticeView", "enqueue_notice", "flag_notices", "plan_notices",
-           "reconcile_notices", "send_notice"]
+           "reconcile_notices", "record_recipients", "send_notice"]
 
 log = logging.getLogger(__name__)
 D = DeliveryState
@@ -102,6 +102,19 @@ def _received(context: ServiceContext, session: Session, delivery: Delivery,
         return package_has_record(context, package, flag.dataset_id, flag.record_id)
     request = session.get(Request, delivery.request_id)
     return request is not None and flag.dataset_id in dataset_ids(context, request.datasets)
+
+
+def record_recipients(context: ServiceContext, flag: Flag) -> list[str]:
+    """The names of the services that received a package holding the flag's record
+    (those a correction is sent on to), in name order."""
+    with context.sessions() as session:
+        rows = session.execute(
+            select(Delivery, ExternalService.name)
+            .join(ExternalService, ExternalService.id == Delivery.service_id)
+            .where(Delivery.subject_cpr == flag.subject_cpr,
+                   Delivery.state == D.DELIVERED.value)).all()
+        return sorted({name for delivery, name in rows
+                       if _received(context, session, delivery, flag)})
 
 
 def plan_notices(session: Session, context: ServiceContext, flag: Flag,

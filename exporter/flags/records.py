@@ -9,9 +9,10 @@ JSON-LD is one line, which is parsed only if it starts with the id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -23,7 +24,8 @@ from exporter.service.context import ServiceContext
 from exporter.service.requests import NotFound, get_request
 from formats.records import RECORD_ID_PREFIX, record_types
 
-__all__ = ["FoundRecord", "find_record", "package_has_record", "record_datasets"]
+__all__ = ["FoundRecord", "find_record", "package_has_record", "record_datasets",
+           "responsible_unit"]
 
 _MAX_LINE = 1 << 20
 
@@ -105,3 +107,12 @@ def find_record(context: ServiceContext, cpr_digits: str, package_id: str,
         if record is not None:
             return FoundRecord(request, package, dataset_id, source_id, type_name, record)
     raise NotFound("the package has no such record")
+
+
+def responsible_unit(record: Mapping[str, Any]) -> str | None:
+    """The unit a record names as responsible (a case's ``responsibleUnit``), by the
+    source's own id for it (the end of the unit's ``@id``); None when it names none."""
+    unit = record.get("responsibleUnit")
+    if not isinstance(unit, str) or not unit:
+        return None
+    return unquote(unit.rsplit(":", 1)[-1])[:100] or None

@@ -23,6 +23,8 @@ REASONS = (
     "no_cpr",              # the login carries no CPR number (e.g. a login without one)
     "bad_cpr",             # the CPR claim is not a CPR number
     "low_assurance",       # below the configured NSIS level, or no level at all
+    "no_role",             # a console login whose roles claim names no console role
+    "no_unit",             # a caseworker limited to units, but to none of the profile's
 )
 
 

@@ -12,18 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete
 
 from exporter.db.models import LoginAttempt
 from exporter.delivery.mandates import sync_login_mandates
-from exporter.login.claims import Identity, read_identity
+from exporter.login.claims import (
+    Identity,
+    StaffIdentity,
+    read_identity,
+    read_staff_identity,
+)
 from exporter.login.errors import LoginRefused
 from exporter.login.oidc import OpenIdClient
 from exporter.login.sessions import (
     SessionView,
     create_session,
+    create_staff_session,
     end_session,
     new_token,
     purge_expired,
@@ -33,9 +40,20 @@ from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 
-__all__ = ["CALLBACK_PATH", "LoggedIn", "begin_login", "finish_login", "logout", "safe_next"]
+__all__ = [
+    "CALLBACK_PATH",
+    "STAFF_CALLBACK_PATH",
+    "LoggedIn",
+    "StaffLoggedIn",
+    "begin_login",
+    "finish_login",
+    "finish_staff_login",
+    "logout",
+    "safe_next",
+]
 
 CALLBACK_PATH = "/log-ind/retur"
+STAFF_CALLBACK_PATH = "/konsol/log-ind/retur"
 LOGIN_TTL = timedelta(minutes=10)
 _ANONYMOUS = Actor("anonymous", "anonymous")
 
@@ -53,8 +71,9 @@ def safe_next(target: str | None, default: str = "/mine-data") -> str:
     return target
 
 
-def redirect_uri(context: ServiceContext) -> str:
-    return context.settings.public_url + CALLBACK_PATH
+def redirect_uri(context: ServiceContext, audience: str = "citizen") -> str:
+    return context.settings.public_url + (STAFF_CALLBACK_PATH if audience == "staff"
+                                          else CALLBACK_PATH)
 
 
 @dataclass(frozen=True)
@@ -69,13 +88,14 @@ def begin_login(context: ServiceContext, client: OpenIdClient, *, next_path: str
                 language: str, now: datetime, audience: str = "citizen") -> tuple[str, str]:
     """The provider URL to send the browser to, and the browser token for the cookie."""
     purge_expired(context, now)
-    request = client.begin(redirect_uri(context), language=language)
+    request = client.begin(redirect_uri(context, audience), language=language)
     browser = new_token()
+    default = "/konsol" if audience == "staff" else "/mine-data"
     with context.sessions.begin() as session:
         session.add(LoginAttempt(
             state_hash=token_hash(request.state), browser=token_hash(browser),
             audience=audience, nonce=request.nonce, code_verifier=request.code_verifier,
-            next_path=safe_next(next_path), language=language, created_at=now,
+            next_path=safe_next(next_path, default), language=language, created_at=now,
             expires_at=now + LOGIN_TTL,
         ))
     return request.url, browser
@@ -102,29 +122,78 @@ def _refused(context: ServiceContext, refusal: LoginRefused, now: datetime) -> L
 
 def finish_login(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
                  browser_token: str | None, *, now: datetime) -> LoggedIn:
-    """Complete the login the provider sent back (``params``: the callback's query).
-    Raises :class:`LoginRefused`, audited, for anything that does not hold."""
+    """Complete the citizen's login the provider sent back (``params``: the callback's
+    query). Raises :class:`LoginRefused`, audited, for anything that does not hold."""
     try:
-        return _finish(context, client, params, browser_token, now)
+        attempt, claims = _verified(context, client, params, browser_token, "citizen", now)
+        try:
+            identity = read_identity(claims, context.settings)
+        except LoginRefused as refusal:
+            refusal.language = attempt.language
+            raise
     except LoginRefused as refusal:
         raise _refused(context, refusal, now) from None
+    token, session = create_session(context, identity, audience="citizen",
+                                    language=attempt.language, now=now)
+    sync_login_mandates(context, identity.cpr, identity.name,
+                        [(p.cpr, p.rights) for p in identity.privileges],
+                        session.expires_at, now=now)
+    with context.sessions.begin() as db:
+        audit.record(db, Actor(identity.cpr, "citizen"), "login.succeeded", at=now,
+                     detail={"assurance_level": identity.assurance_level,
+                             "privileges": len(identity.privileges)})
+    return LoggedIn(token, session, identity, attempt.next_path)
 
 
-def _finish(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
-            browser_token: str | None, now: datetime) -> LoggedIn:
+@dataclass(frozen=True)
+class StaffLoggedIn:
+    token: str
+    session: SessionView
+    identity: StaffIdentity
+    next_path: str
+
+
+def finish_staff_login(context: ServiceContext, client: OpenIdClient,
+                       params: Mapping[str, str], browser_token: str | None, *,
+                       now: datetime) -> StaffLoggedIn:
+    """:func:`finish_login` for an employee at the console, through the staff provider."""
+    try:
+        attempt, claims = _verified(context, client, params, browser_token, "staff", now)
+        try:
+            identity = read_staff_identity(claims, context.settings)
+        except LoginRefused as refusal:
+            refusal.language = attempt.language
+            raise
+    except LoginRefused as refusal:
+        raise _refused(context, refusal, now) from None
+    token, session = create_staff_session(context, identity, language=attempt.language,
+                                          now=now)
+    with context.sessions.begin() as db:
+        audit.record(db, Actor(identity.subject, "staff"), "staff.login.succeeded", at=now,
+                     detail={"roles": list(identity.roles),
+                             "units": list(identity.units) if identity.units is not None
+                             else None})
+    return StaffLoggedIn(token, session, identity, attempt.next_path)
+
+
+def _verified(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
+              browser_token: str | None, audience: str, now: datetime
+              ) -> tuple[LoginAttempt, dict[str, Any]]:
+    """The login begun with the callback's ``state`` for ``audience``, and the claims of
+    its verified ID token."""
     state = params.get("state")
     attempt = _take_attempt(context, state) if state else None
-    if attempt is None or now >= attempt.expires_at:
+    if attempt is None or now >= attempt.expires_at or attempt.audience != audience:
         raise LoginRefused("state", "unknown, used or expired state")
     try:
-        return _complete(context, client, params, browser_token, attempt, now)
+        return attempt, _claims(context, client, params, browser_token, attempt)
     except LoginRefused as refusal:
         refusal.language = attempt.language
         raise
 
 
-def _complete(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
-              browser_token: str | None, attempt: LoginAttempt, now: datetime) -> LoggedIn:
+def _claims(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
+            browser_token: str | None, attempt: LoginAttempt) -> dict[str, Any]:
     if not browser_token or token_hash(browser_token) != attempt.browser:
         raise LoginRefused("browser", "the login was begun in another browser")
     metadata = client.metadata()
@@ -137,23 +206,17 @@ def _complete(context: ServiceContext, client: OpenIdClient, params: Mapping[str
     code = params.get("code")
     if not code or len(code) > 2048:
         raise LoginRefused("token", "the response has no code")
-    id_token = client.exchange(code, attempt.code_verifier, redirect_uri(context))
-    claims = client.verify_id_token(id_token, attempt.nonce)
-    identity = read_identity(claims, context.settings)
-    token, session = create_session(context, identity, audience=attempt.audience,
-                                    language=attempt.language, now=now)
-    sync_login_mandates(context, identity.cpr, identity.name,
-                        [(p.cpr, p.rights) for p in identity.privileges],
-                        session.expires_at, now=now)
-    with context.sessions.begin() as db:
-        audit.record(db, Actor(identity.cpr, "citizen"), "login.succeeded", at=now,
-                     detail={"assurance_level": identity.assurance_level,
-                             "privileges": len(identity.privileges)})
-    return LoggedIn(token, session, identity, attempt.next_path)
+    id_token = client.exchange(code, attempt.code_verifier,
+                               redirect_uri(context, attempt.audience))
+    return client.verify_id_token(id_token, attempt.nonce)
 
 
 def logout(context: ServiceContext, session: SessionView, *, now: datetime) -> None:
     end_session(context, session.id)
     with context.sessions.begin() as db:
-        audit.record(db, Actor(session.cpr or session.subject, session.audience), "logout",
-                     at=now, detail={})
+        if session.audience == "staff":
+            audit.record(db, Actor(session.subject, "staff"), "staff.logout", at=now,
+                         detail={})
+        else:
+            audit.record(db, Actor(session.cpr or session.subject, session.audience),
+                         "logout", at=now, detail={})

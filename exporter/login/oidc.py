@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -36,12 +37,13 @@ from joserfc.errors import (
     JoseError,
 )
 from joserfc.jwk import Key, KeySet
+from pydantic import SecretStr
 
 from exporter.login.errors import LoginRefused
 from exporter.login.keys import client_key_algorithm, load_client_key
 from exporter.settings import Settings
 
-__all__ = ["AuthorizationRequest", "OpenIdClient", "ProviderMetadata"]
+__all__ = ["AuthorizationRequest", "OpenIdClient", "ProviderMetadata", "Registration"]
 
 _MAX_DOCUMENT = 1 << 20
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -91,26 +93,61 @@ def _endpoint(document: dict[str, Any], name: str, *, required: bool,
     return value
 
 
-class OpenIdClient:
-    """One provider and one client registration; safe to share between threads."""
+@dataclass(frozen=True)
+class Registration:
+    """One provider and the client it registered for us: the citizens' (``login_*``
+    settings) or the staff's (``staff_login_*``); timing and algorithms are shared."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+    issuer: str
+    client_id: str
+    client_auth: str
+    client_key: Path | None
+    client_secret: SecretStr | None
+    scopes: str
+    algorithms: tuple[str, ...]
+    clock_skew_seconds: int
+    metadata_ttl_seconds: int
+    jwks_refresh_seconds: int
+    timeout_seconds: float
+    development: bool
+
+    @classmethod
+    def of(cls, settings: Settings, audience: str = "citizen") -> Registration:
+        prefix = "staff_login" if audience == "staff" else "login"
+
+        def get(name: str) -> Any:
+            return getattr(settings, f"{prefix}_{name}")
+
+        return cls(get("issuer"), get("client_id"), get("client_auth"), get("client_key"),
+                   get("client_secret"), get("scopes"), settings.login_algorithms,
+                   settings.login_clock_skew_seconds, settings.login_metadata_ttl_seconds,
+                   settings.login_jwks_refresh_seconds, settings.login_timeout_seconds,
+                   settings.development)
+
+
+class OpenIdClient:
+    """One provider and one client registration; safe to share between threads.
+    ``audience`` picks the registration: ``citizen`` (MitID) or ``staff``."""
+
+    def __init__(self, settings: Settings, *, audience: str = "citizen",
+                 clock: Callable[[], float] = time.time,
                  http: httpx.Client | None = None) -> None:
-        if not settings.login_configured:
+        registration = Registration.of(settings, audience)
+        if not registration.issuer:
             raise LoginRefused("not_configured", "no identity provider is configured")
-        self.settings = settings
-        self.issuer = settings.login_issuer
+        self.settings = registration
+        self.issuer = registration.issuer
         self._clock = clock
-        self._http = http or httpx.Client(timeout=settings.login_timeout_seconds,
+        self._http = http or httpx.Client(timeout=registration.timeout_seconds,
                                           follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: tuple[float, ProviderMetadata] | None = None
         self._keys: tuple[float, KeySet] | None = None
         self._refreshed_at = float("-inf")
         self._client_key: Key | None = None
-        if settings.login_client_auth == "private_key_jwt":
-            assert settings.login_client_key is not None  # checked by Settings
-            self._client_key = load_client_key(settings.login_client_key)
+        if registration.client_auth == "private_key_jwt":
+            assert registration.client_key is not None  # checked by Settings
+            self._client_key = load_client_key(registration.client_key)
 
     def close(self) -> None:
         self._http.close()
@@ -138,7 +175,7 @@ class OpenIdClient:
         """The discovery document, fetched at most once per ``login_metadata_ttl_seconds``."""
         now = self._clock()
         cached = self._metadata
-        if cached is not None and now - cached[0] < self.settings.login_metadata_ttl_seconds:
+        if cached is not None and now - cached[0] < self.settings.metadata_ttl_seconds:
             return cached[1]
         document = self._get_json(
             f"{self.issuer.rstrip('/')}/.well-known/openid-configuration")
@@ -189,7 +226,7 @@ class OpenIdClient:
     def _key_set(self) -> KeySet:
         cached = self._keys
         if cached is not None \
-                and self._clock() - cached[0] < self.settings.login_metadata_ttl_seconds:
+                and self._clock() - cached[0] < self.settings.metadata_ttl_seconds:
             return cached[1]
         with self._lock:
             return self._fetch_keys()
@@ -198,7 +235,7 @@ class OpenIdClient:
         """Fetch the JWKS again for a token with an unknown ``kid``: the provider may
         have rotated. Rate-limited, so forged ``kid`` values cannot make us hammer it."""
         with self._lock:
-            if self._clock() - self._refreshed_at < self.settings.login_jwks_refresh_seconds:
+            if self._clock() - self._refreshed_at < self.settings.jwks_refresh_seconds:
                 return None
             return self._fetch_keys()
 
@@ -230,9 +267,9 @@ class OpenIdClient:
         verifier = secrets.token_urlsafe(64)
         query = urlencode({
             "response_type": "code",
-            "client_id": self.settings.login_client_id,
+            "client_id": self.settings.client_id,
             "redirect_uri": redirect_uri,
-            "scope": self.settings.login_scopes,
+            "scope": self.settings.scopes,
             "state": state,
             "nonce": nonce,
             "code_challenge": create_s256_code_challenge(verifier),
@@ -252,16 +289,16 @@ class OpenIdClient:
         headers = {"Accept": "application/json"}
         key = self._client_key
         if key is not None:
-            form["client_id"] = settings.login_client_id
+            form["client_id"] = settings.client_id
             form["client_assertion_type"] = _ASSERTION_TYPE
             form["client_assertion"] = private_key_jwt_sign(
-                key, settings.login_client_id, endpoint, alg=client_key_algorithm(key),
+                key, settings.client_id, endpoint, alg=client_key_algorithm(key),
                 header={"kid": key.kid}, expires_in=120)
         else:
-            assert settings.login_client_secret is not None
+            assert settings.client_secret is not None
             # RFC 6749 2.3.1: both parts are form-encoded before they are joined.
-            pair = (f"{quote(settings.login_client_id, safe='')}:"
-                    f"{quote(settings.login_client_secret.get_secret_value(), safe='')}")
+            pair = (f"{quote(settings.client_id, safe='')}:"
+                    f"{quote(settings.client_secret.get_secret_value(), safe='')}")
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         try:
             response = self._http.post(endpoint, data=form, headers=headers)
@@ -286,7 +323,7 @@ class OpenIdClient:
         """The ID token's claims, if its signature and claims hold; else refused."""
         try:
             token = jwt.decode(id_token, lambda obj: self._resolve_key(obj.headers()),
-                               algorithms=list(self.settings.login_algorithms))
+                               algorithms=list(self.settings.algorithms))
         except _UnknownKey:
             raise LoginRefused("unknown_key", "the ID token is signed by a key the "
                                               "provider does not publish") from None
@@ -296,9 +333,9 @@ class OpenIdClient:
         claims = token.claims
         registry = jwt.JWTClaimsRegistry(
             now=int(self._clock()),
-            leeway=self.settings.login_clock_skew_seconds,
+            leeway=self.settings.clock_skew_seconds,
             iss={"essential": True, "value": self.issuer},
-            aud={"essential": True, "value": self.settings.login_client_id},
+            aud={"essential": True, "value": self.settings.client_id},
             sub={"essential": True},
             exp={"essential": True},
             iat={"essential": True},
@@ -315,7 +352,7 @@ class OpenIdClient:
         audience = claims["aud"]
         azp = claims.get("azp")
         if (isinstance(audience, list) and len(audience) > 1 and azp is None) or \
-                (azp is not None and azp != self.settings.login_client_id):
+                (azp is not None and azp != self.settings.client_id):
             raise LoginRefused("claims", "the ID token's azp is not this client")
         return claims
 
@@ -331,7 +368,7 @@ class OpenIdClient:
             return None
         if endpoint is None:
             return None
-        query = urlencode({"client_id": self.settings.login_client_id,
+        query = urlencode({"client_id": self.settings.client_id,
                            "post_logout_redirect_uri": post_logout_redirect_uri,
                            "state": language, "ui_locales": language})
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from exporter.db.models import WebSession
-from exporter.login.claims import Identity
+from exporter.login.claims import Identity, StaffIdentity
 from exporter.service.context import ServiceContext
 from exporter.service.reconcile import forget_expired
 from exporter.settings import Settings
@@ -31,6 +31,7 @@ __all__ = [
     "cookie_secure",
     "count_post",
     "create_session",
+    "create_staff_session",
     "end_session",
     "load_session",
     "new_token",
@@ -49,8 +50,11 @@ def cookie_secure(settings: Settings) -> bool:
     return settings.public_url.startswith("https://")
 
 
-def cookie_name(settings: Settings) -> str:
-    return "__Host-egnedata" if cookie_secure(settings) else "egnedata"
+def cookie_name(settings: Settings, audience: str = "citizen") -> str:
+    """The citizen's and the employee's sessions have cookies of their own, so one
+    browser may hold both and neither replaces the other."""
+    name = "egnedata-konsol" if audience == "staff" else "egnedata"
+    return f"__Host-{name}" if cookie_secure(settings) else name
 
 
 def new_token() -> str:
@@ -75,6 +79,10 @@ class SessionView:
     csrf_token: str
     acting_for: str | None
     acting_name: str | None
+    roles: tuple[str, ...]
+    """An employee's console roles (none for a citizen)."""
+    units: tuple[str, ...] | None
+    """The units a caseworker is limited to; None: every unit."""
     created_at: datetime
     expires_at: datetime
     idle_expires_at: datetime
@@ -90,6 +98,8 @@ def _view(row: WebSession, settings: Settings) -> SessionView:
         id=row.id, audience=row.audience, subject=row.subject, cpr=row.cpr, name=row.name,
         assurance_level=row.assurance_level, language=row.language,
         csrf_token=row.csrf_token, acting_for=row.acting_for, acting_name=row.acting_name,
+        roles=tuple(row.roles or ()),
+        units=tuple(row.units) if row.units is not None else None,
         created_at=row.created_at, expires_at=row.expires_at, idle_expires_at=idle,
     )
 
@@ -97,17 +107,32 @@ def _view(row: WebSession, settings: Settings) -> SessionView:
 def create_session(context: ServiceContext, identity: Identity, *, audience: str,
                    language: str, now: datetime) -> tuple[str, SessionView]:
     """A new session for ``identity``: the cookie value and the session."""
+    return _create(context, WebSession(
+        audience=audience, issuer=identity.issuer, subject=identity.subject,
+        cpr=identity.cpr, name=identity.name, assurance_level=identity.assurance_level,
+        language=language, roles=None, units=None), now)
+
+
+def create_staff_session(context: ServiceContext, identity: StaffIdentity, *,
+                         language: str, now: datetime) -> tuple[str, SessionView]:
+    """A new console session for an employee: no CPR number, their roles and units."""
+    return _create(context, WebSession(
+        audience="staff", issuer=identity.issuer, subject=identity.subject, cpr=None,
+        name=identity.name, assurance_level="", language=language,
+        roles=list(identity.roles),
+        units=list(identity.units) if identity.units is not None else None), now)
+
+
+def _create(context: ServiceContext, row: WebSession, now: datetime
+            ) -> tuple[str, SessionView]:
     settings = context.settings
     token = new_token()
-    row = WebSession(
-        id=token_hash(token), audience=audience, issuer=identity.issuer,
-        subject=identity.subject, cpr=identity.cpr, name=identity.name,
-        assurance_level=identity.assurance_level, language=language,
-        csrf_token=secrets.token_urlsafe(32), acting_for=None, acting_name=None,
-        created_at=now, last_seen_at=now,
-        expires_at=now + timedelta(hours=settings.session_absolute_hours),
-        posts_since=now, posts=0,
-    )
+    row.id = token_hash(token)
+    row.csrf_token = secrets.token_urlsafe(32)
+    row.acting_for = row.acting_name = None
+    row.created_at = row.last_seen_at = row.posts_since = now
+    row.expires_at = now + timedelta(hours=settings.session_absolute_hours)
+    row.posts = 0
     with context.sessions.begin() as session:
         session.add(row)
     return token, _view(row, settings)

@@ -70,6 +70,9 @@ ACTIONS = frozenset({
     # The pages: logging in and out, and refused forms.
     "login.succeeded", "login.refused", "login.next_refused", "logout", "csrf.refused",
     "forms.limited",
+    # The console: employees logging in and out, what they open, the audit log itself.
+    "staff.login.succeeded", "staff.logout", "request.viewed", "flag.viewed",
+    "audit.verified", "audit.exported", "staff.refused",
 })
 """Every action the log records; each is documented in docs/service.md (a test checks)."""
 

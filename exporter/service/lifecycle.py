@@ -57,7 +57,7 @@ TRANSITIONS: Mapping[RequestState, frozenset[RequestState]] = {
                              S.COLLECTING}),
     S.READY: frozenset({S.EXPIRED}),
     S.READY_WITH_GAPS: frozenset({S.EXPIRED, S.COLLECTING}),
-    S.FAILED: frozenset({S.COLLECTING}),
+    S.FAILED: frozenset({S.COLLECTING, S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
 }

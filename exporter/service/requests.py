@@ -177,10 +177,13 @@ def new_request(
     *,
     idempotency_key: str | None = None,
     assurance_level: str | None = None,
+    channel: str | None = None,
+    channel_note: str | None = None,
     now: datetime | None = None,
 ) -> NewRequest:
     """Check ``scope`` against the profile (:class:`UnknownDataset`) and make the rows.
-    ``assurance_level``: the NSIS level of the login that asked, kept with the request."""
+    ``assurance_level``: the NSIS level of the login that asked, kept with the request;
+    ``channel`` and ``channel_note``: how a request a caseworker registers came in."""
     now = now or datetime.now(UTC)
     _check_scope(context.profile, scope)
     profile = scoped_profile(context.profile, scope.datasets)
@@ -201,6 +204,8 @@ def new_request(
         idempotency_key=idempotency_key,
         body_hash=_body_hash(cpr, scope),
         assurance_level=assurance_level,
+        channel=channel,
+        channel_note=channel_note,
     )
     tasks = [
         SourceTask(
@@ -296,7 +301,9 @@ def _insert(session: Session, news: Sequence[NewRequest]) -> None:
         audit.event(new.actor, "request.received", request_id=new.request.id,
                     detail={"datasets": new.request.datasets,
                             "sources": [t.source_id for t in new.tasks],
-                            "assurance_level": new.request.assurance_level},
+                            "assurance_level": new.request.assurance_level,
+                            **({"channel": new.request.channel}
+                               if new.request.channel else {})},
                     at=new.request.received_at)
         for new in news
     ])
@@ -403,14 +410,18 @@ def _locked(session: Session, request_id: str) -> Request:
 
 
 def cancel_request(
-    context: ServiceContext, actor: Actor, request_id: str, *, now: datetime | None = None
+    context: ServiceContext, actor: Actor, request_id: str, *, reason: str | None = None,
+    now: datetime | None = None,
 ) -> Request:
+    """Cancel a request that is still running or has failed; ``reason`` is kept in the
+    audit log (a caseworker gives one)."""
     now = now or datetime.now(UTC)
     with context.sessions.begin() as session:
         request = _locked(session, request_id)
-        if RequestState(request.state) not in ACTIVE:
+        if RequestState(request.state) not in ACTIVE | {RequestState.FAILED}:
             raise Conflict(f"a request that is {request.state} cannot be cancelled")
-        transition(session, request, RequestState.CANCELLED, actor, now=now)
+        transition(session, request, RequestState.CANCELLED, actor, now=now,
+                   detail={"reason": reason} if reason else None)
         session.execute(
             update(SourceTask)
             .where(SourceTask.request_id == request.id,

@@ -1,4 +1,5 @@
-"""The web pages: the citizen's portal, served beside the API by the same app.
+"""The web pages: the citizen's portal and the municipality's console, served beside the
+API by the same app.
 
 Pages call the same service functions as ``/v1``; security is decided at the edge
 (:mod:`exporter.web.deps`, :mod:`exporter.web.security`). Templates, texts and static
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exporter.web import errors
+from exporter.web.console import ROUTERS as CONSOLE_ROUTERS
 from exporter.web.portal import ROUTERS
 from exporter.web.portal.login import provider_origins
 from exporter.web.security import SecurityHeaders
@@ -27,7 +29,7 @@ page_error = errors.page_error
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files, their error pages and the security headers."""
-    for router in ROUTERS:
+    for router in (*ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)
     static = resources.files("templates").joinpath("web", "static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

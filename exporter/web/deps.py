@@ -62,11 +62,12 @@ PASSIVE = "passive"
 
 
 class LoginNeeded(Exception):
-    """No live session: log in, then come back to ``next_path``."""
+    """No live session: log in (at ``login_path``), then come back to ``next_path``."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, login_path: str = "/log-ind") -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.login_path = login_path
 
 
 class CsrfRefused(Exception):
@@ -107,6 +108,10 @@ class Page:
             # Where to come back to after logging in again: this page, if it can be got.
             "return_path": request.url.path if request.method == "GET" else "/mine-data",
             "session": self.session,
+            "console": False,
+            "base": "",
+            "login_path": "/log-ind",
+            "menu": [],
             "csrf": self.session.csrf_token if self.session else "",
             "profile": self.context.profile,
             "login_configured": self.context.settings.login_configured,
@@ -240,13 +245,17 @@ CitizenDep = Annotated[CitizenPage, Depends(citizen)]
 
 
 def _refuse_form(context: ServiceContext, session: SessionView, action: str) -> None:
+    actor = Actor(session.subject, "staff") if session.audience == "staff" \
+        else Actor(session.cpr or session.subject, "citizen")
     with context.sessions.begin() as db:
-        audit.record(db, Actor(session.cpr or session.subject, "citizen"), action,
-                     detail={})
+        audit.record(db, actor, action, detail={})
 
 
-async def _checked(request: Request, page: CitizenPage, *, files: int) -> Form:
-    context, session = page.context, page.me
+async def checked(request: Request, page: Page, *, files: int) -> Form:
+    """The posted form of a logged-in page (citizen's or employee's), once its CSRF
+    token is the session's and the session is within its limit of forms per minute."""
+    context, session = page.context, page.session
+    assert session is not None
     try:
         form: FormData = await request.form(max_files=files, max_fields=200)
     except Exception:  # a malformed body is no form: refused like a missing token
@@ -267,12 +276,12 @@ async def _checked(request: Request, page: CitizenPage, *, files: int) -> Form:
 async def checked_form(request: Request, page: CitizenDep) -> Form:
     """The posted form's text fields, once its CSRF token is the session's and the
     session is within its limit of forms per minute. A form with a file is refused."""
-    return await _checked(request, page, files=0)
+    return await checked(request, page, files=0)
 
 
 async def checked_file_form(request: Request, page: CitizenDep) -> Form:
     """:func:`checked_form` for a form that may carry one file (evidence)."""
-    return await _checked(request, page, files=1)
+    return await checked(request, page, files=1)
 
 
 @dataclass(frozen=True)

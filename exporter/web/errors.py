@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exporter.login.errors import LoginRefused
+from exporter.web.console.deps import StaffPage, StaffRefused, staff_page
 from exporter.web.deps import CsrfRefused, LoginNeeded, Page, TooManyForms, page
 from exporter.web.portal.login import clear_cookie
 from exporter.web.render import LANGUAGES
@@ -24,16 +25,26 @@ __all__ = ["install", "page_error"]
 log = logging.getLogger(__name__)
 
 
+def _console(request: Request) -> bool:
+    path = request.url.path
+    return path == "/konsol" or path.startswith("/konsol/")
+
+
 def _page(request: Request, status: int) -> Page:
-    """The page the error is shown on: with its session where the database answers."""
+    """The page the error is shown on: with its session where the database answers (the
+    employee's on the console's paths)."""
     if status < 500:
         try:
-            return page(request)
+            return staff_page(request, required=False) if _console(request) \
+                else page(request)
         except Exception:  # the error page must not fail too
             log.warning("error page without a session", exc_info=False)
     language = request.query_params.get("lang")
-    return Page(request, request.app.state.context,
-                language if language in LANGUAGES else "da", None, datetime.now(UTC))
+    language = language if language in LANGUAGES else "da"
+    if _console(request):
+        return StaffPage(request, request.app.state.context, language, None,
+                         datetime.now(UTC))
+    return Page(request, request.app.state.context, language, None, datetime.now(UTC))
 
 
 def _render(request: Request, status: int, kind: str) -> HTMLResponse:
@@ -49,7 +60,8 @@ def _refused_login(request: Request, refusal: LoginRefused) -> HTMLResponse:
     response = current.render("portal/login_refused.html.j2", status=status,
                               reason=refusal.reason)
     if current.session is None:  # the cookie held the failed login's browser token
-        clear_cookie(response, current.context.settings)
+        clear_cookie(response, current.context.settings,
+                     "staff" if _console(request) else "citizen")
     return response
 
 
@@ -64,13 +76,16 @@ def _sync_page_error(request: Request, status: int, exc: Exception) -> Response:
         if request.headers.get("sec-fetch-mode", "navigate") != "navigate":
             # A script's fetch (the progress polling): a login would start for nothing.
             return Response(status_code=401, headers={"Cache-Control": "no-store"})
-        return RedirectResponse("/log-ind?" + urlencode({"next": exc.next_path}), 303)
+        return RedirectResponse(f"{exc.login_path}?" + urlencode({"next": exc.next_path}),
+                                303)
     if isinstance(exc, LoginRefused):
         return _refused_login(request, exc)
     if isinstance(exc, CsrfRefused):
         return _render(request, 403, "csrf")
     if isinstance(exc, TooManyForms):
         return _render(request, 429, "too_many")
+    if isinstance(exc, StaffRefused):
+        return _render(request, 403, "role")
     return _render(request, status, _kind(status))
 
 
@@ -83,7 +98,7 @@ def install(app: FastAPI) -> None:
     """Handlers for the errors only pages raise (the others come through
     :func:`exporter.api.problems.install` with :func:`page_error`)."""
     for error_class, status in ((LoginNeeded, 303), (LoginRefused, 403), (CsrfRefused, 403),
-                                (TooManyForms, 429)):
+                                (TooManyForms, 429), (StaffRefused, 403)):
         def handler(request: Request, exc: Exception, status: int = status) -> Response:
             return _sync_page_error(request, status, exc)
         app.add_exception_handler(error_class, handler)

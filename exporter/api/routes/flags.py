@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from exporter.api.auth import Principal
 from exporter.api.deps import CaseworkerDep, CitizenDep, ContextDep
 from exporter.api.flag_schemas import (
     ContributionCreate,
@@ -38,6 +39,7 @@ from exporter.flags import (
     flag_queue,
     get_contribution,
     get_flag,
+    in_units,
     list_contributions,
     list_flags,
     mark_seen,
@@ -118,7 +120,7 @@ async def add_evidence(flag_id: str, request: Request, principal: CitizenDep,
                           filename=row.filename, uploaded_at=row.uploaded_at)
 
 
-def _evidence_response(context: ServiceContext, row: Evidence) -> StreamingResponse:
+def evidence_response(context: ServiceContext, row: Evidence) -> StreamingResponse:
     return StreamingResponse(read_evidence(context, row.blob_key), media_type=row.media_type,
                              headers={"Content-Length": str(row.size),
                                       "Content-Disposition": f'attachment; filename="{row.id}'
@@ -138,7 +140,7 @@ def _flag_evidence(context: ServiceContext, flag_id: str, evidence_id: str,
 @router.get("/flags/{flag_id}/evidence/{evidence_id}", response_class=StreamingResponse)
 def read_evidence_own(flag_id: str, evidence_id: str, principal: CitizenDep,
                       context: ContextDep) -> StreamingResponse:
-    return _evidence_response(context, _flag_evidence(context, flag_id, evidence_id,
+    return evidence_response(context, _flag_evidence(context, flag_id, evidence_id,
                                                       principal.cpr.digits))
 
 
@@ -197,6 +199,11 @@ def _caseworker_view(context: ServiceContext, flag_id: str) -> FlagCaseworker:
     return flag_caseworker(flag, flag_notices(context, flag.id))
 
 
+def _visible(context: ServiceContext, principal: Principal, flag_id: str) -> str:
+    """The flag's id, if the caseworker's units (if limited) hold it; NotFound if not."""
+    return in_units(get_flag(context, flag_id), principal.units).id
+
+
 @router.get("/caseworker/flags", response_model=list[FlagCaseworker], tags=["caseworker"])
 def queue(
     _principal: CaseworkerDep, context: ContextDep,
@@ -206,18 +213,19 @@ def queue(
 ) -> list[FlagCaseworker]:
     """Flags by deadline, the earliest first: open ones unless ``state`` says otherwise."""
     flags = flag_queue(context, states=[s.value for s in state] if state else None,
-                       limit=limit, offset=offset)
+                       units=_principal.units, limit=limit, offset=offset)
     return [flag_caseworker(f, flag_notices(context, f.id)) for f in flags]
 
 
 @router.get("/caseworker/flags/{flag_id}", response_model=FlagCaseworker, tags=["caseworker"])
-def read_any(flag_id: str, _principal: CaseworkerDep, context: ContextDep) -> FlagCaseworker:
-    return _caseworker_view(context, flag_id)
+def read_any(flag_id: str, principal: CaseworkerDep, context: ContextDep) -> FlagCaseworker:
+    return _caseworker_view(context, _visible(context, principal, flag_id))
 
 
 @router.post("/caseworker/flags/{flag_id}/take", response_model=FlagCaseworker,
              tags=["caseworker"])
 def take(flag_id: str, principal: CaseworkerDep, context: ContextDep) -> FlagCaseworker:
+    flag_id = _visible(context, principal, flag_id)
     take_flag(context, _staff(principal.subject, principal.role.value), flag_id)
     return _caseworker_view(context, flag_id)
 
@@ -228,6 +236,7 @@ def decide(flag_id: str, body: FlagDecision, principal: CaseworkerDep,
            context: ContextDep) -> FlagCaseworker:
     """Corrected (the source was changed; services that received the record are told),
     annotated (the record stands, with the citizen's statement), or rejected."""
+    flag_id = _visible(context, principal, flag_id)
     decide_flag(context, _staff(principal.subject, principal.role.value), flag_id,
                 FlagState(body.outcome), body.answer)
     return _caseworker_view(context, flag_id)
@@ -237,6 +246,7 @@ def decide(flag_id: str, body: FlagDecision, principal: CaseworkerDep,
              tags=["caseworker"])
 def extend(flag_id: str, body: FlagExtension, principal: CaseworkerDep,
            context: ContextDep) -> FlagCaseworker:
+    flag_id = _visible(context, principal, flag_id)
     extend_flag(context, _staff(principal.subject, principal.role.value), flag_id,
                 body.months, body.reason)
     return _caseworker_view(context, flag_id)
@@ -247,11 +257,11 @@ def extend(flag_id: str, body: FlagExtension, principal: CaseworkerDep,
 def read_evidence_any(flag_id: str, evidence_id: str, principal: CaseworkerDep,
                       context: ContextDep) -> StreamingResponse:
     """A file the citizen gave as evidence (audited)."""
-    row = _flag_evidence(context, flag_id, evidence_id)
+    row = _flag_evidence(context, _visible(context, principal, flag_id), evidence_id)
     with context.sessions.begin() as session:
         audit.record(session, _staff(principal.subject, principal.role.value),
                      "evidence.read", detail={"flag": flag_id, "evidence": row.id})
-    return _evidence_response(context, row)
+    return evidence_response(context, row)
 
 
 @router.get("/caseworker/contributions", response_model=list[ContributionPublic],

@@ -62,7 +62,10 @@ class Shown:
     value: str
 
 
-def _shown(record: Mapping[str, Any], type_name: str) -> list[Shown]:
+def shown_fields(record: Mapping[str, Any], type_name: object) -> list[Shown]:
+    """The record's fields with a value, labelled, for a page (none for an unknown type)."""
+    if not isinstance(type_name, str) or type_name not in record_types():
+        return []
     rt = record_types()[type_name]
     shown = []
     for spec in rt.fields:
@@ -93,7 +96,7 @@ def _flag_page(page: CitizenPage, record_id: str, package_id: str, values: FlagF
                    if d.id == found.dataset_id)
     return page.render("portal/flag_form.html.j2", status=status, form=values,
                        record_id=found.record["id"], package_id=found.package.id,
-                       fields=_shown(found.record, found.record_type),
+                       fields=shown_fields(found.record, found.record_type),
                        dataset=dataset.title.as_dict(),
                        flag_state=_current_state(page, found.record["id"]))
 
@@ -171,10 +174,9 @@ def one(page: CitizenDep, flag_id: str, ny: str = "", fil: str = "") -> HTMLResp
     page.acting.authorise(page.context, "request")
     row = get_flag(page.context, flag_id[:36], cpr_digits=page.acting.cpr)
     page.acting.authorise(page.context, "request", datasets=[row.dataset_id])
-    type_name = row.record.get("type") if isinstance(row.record.get("type"), str) else "Case"
     return page.render(
         "portal/flag.html.j2", f=row, created=ny == "1", file_refused=fil == "nej",
-        fields=_shown(row.record, str(type_name)) if type_name in record_types() else [],
+        fields=shown_fields(row.record, row.record.get("type")),
         open=FlagState(row.state) in OPEN, notices=flag_notices(page.context, row.id),
         complaint=COMPLAINT if row.state == FlagState.REJECTED else None, errors={})
 

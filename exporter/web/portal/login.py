@@ -34,49 +34,57 @@ from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.settings import Settings
-from exporter.web.deps import CitizenDep, FormDep, Page, PageDep
+from exporter.web.deps import CitizenDep, FormDep, PageDep
 
 router = APIRouter(tags=["pages"])
 _lock = threading.Lock()
 ANONYMOUS = Actor("anonymous", "anonymous")
 
 
-def login_client(context: ServiceContext, state: Any) -> OpenIdClient:
-    """The app's one OpenID client (it caches the provider's metadata and keys)."""
-    client: OpenIdClient | None = getattr(state, "login_client", None)
+_CLIENTS = {"citizen": "login_client", "staff": "staff_login_client"}
+
+
+def login_client(context: ServiceContext, state: Any, audience: str = "citizen"
+                 ) -> OpenIdClient:
+    """The app's one OpenID client per audience (it caches the provider's metadata and
+    keys): the citizens' (MitID) or the staff's (the municipality's provider)."""
+    name = _CLIENTS[audience]
+    client: OpenIdClient | None = getattr(state, name, None)
     if client is None:
         with _lock:
-            client = getattr(state, "login_client", None)
+            client = getattr(state, name, None)
             if client is None:
-                client = OpenIdClient(context.settings)
-                state.login_client = client
+                client = OpenIdClient(context.settings, audience=audience)
+                setattr(state, name, client)
     return client
 
 
 def provider_origins(state: Any, settings: Settings) -> frozenset[str]:
-    """Where the pages' forms may end up (logging out ends at the provider): the
-    issuer's origin, and those its discovery document named if it was fetched. Never
+    """Where the pages' forms may end up (logging out ends at a provider): the issuers'
+    origins, and those their discovery documents named if they were fetched. Never
     fetches anything: the security headers are set on every response."""
     origins: set[str] = set()
-    if settings.login_issuer:
-        parts = urlsplit(settings.login_issuer)
-        origins.add(f"{parts.scheme}://{parts.netloc}")
-    client: OpenIdClient | None = getattr(state, "login_client", None)
-    if client is not None:
-        origins.update(client.cached_origins())
+    for issuer in (settings.login_issuer, settings.staff_login_issuer):
+        if issuer:
+            parts = urlsplit(issuer)
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    for name in _CLIENTS.values():
+        client: OpenIdClient | None = getattr(state, name, None)
+        if client is not None:
+            origins.update(client.cached_origins())
     return frozenset(origins)
 
 
-def _set_cookie(response: Response, page: Page, value: str, max_age: int | None) -> None:
-    settings = page.context.settings
-    response.set_cookie(cookie_name(settings), value, max_age=max_age, path="/",
+def set_cookie(response: Response, settings: Settings, value: str, max_age: int | None,
+               audience: str = "citizen") -> None:
+    response.set_cookie(cookie_name(settings, audience), value, max_age=max_age, path="/",
                         secure=cookie_secure(settings), httponly=True, samesite="lax")
 
 
-def clear_cookie(response: Response, settings: Settings) -> None:
+def clear_cookie(response: Response, settings: Settings, audience: str = "citizen") -> None:
     """Delete the session cookie (or a login's browser token) in the browser."""
-    response.delete_cookie(cookie_name(settings), path="/", secure=cookie_secure(settings),
-                           httponly=True, samesite="lax")
+    response.delete_cookie(cookie_name(settings, audience), path="/",
+                           secure=cookie_secure(settings), httponly=True, samesite="lax")
 
 
 @router.get("/log-ind")
@@ -95,7 +103,7 @@ def login(page: PageDep, next: str | None = None) -> Response:
     url, browser = begin_login(page.context, client, next_path=target,
                                language=page.language, now=page.now)
     response = RedirectResponse(url, status_code=303)
-    _set_cookie(response, page, browser, max_age=600)
+    set_cookie(response, page.context.settings, browser, max_age=600)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -111,7 +119,7 @@ def callback(page: PageDep, request: Request) -> Response:
     if valid_mandates(page.context, done.identity.cpr, page.now):
         target = "/handl-for?" + _next_query(target)
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(response, page, done.token, max_age=None)
+    set_cookie(response, page.context.settings, done.token, max_age=None)
     response.headers["Cache-Control"] = "no-store"
     return response
 

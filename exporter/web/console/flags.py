@@ -1,0 +1,129 @@
+"""Flags in the console: the caseworker's side of "acting on your data".
+
+- ``GET /konsol/indsigelser/{id}``: the record as the package showed it, the citizen's
+  statements and evidence, which services received the record, the deadline;
+- ``POST /konsol/indsigelser/{id}/tag``: take it into review;
+- ``POST /konsol/indsigelser/{id}/afgoer``: decide corrected, annotated or rejected
+  with an answer: first a preview of what the citizen will see (``step=preview``), then
+  the decision (``step=confirm``);
+- ``POST /konsol/indsigelser/{id}/forlaeng``: extend the deadline with a reason;
+- ``GET /konsol/indsigelser/{id}/bilag/{evidence}``: a file the citizen gave (audited).
+
+A caseworker limited to units sees only the flags on their units' records.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from exporter.api.routes.flags import evidence_response
+from exporter.db.models import Flag
+from exporter.deadlines import danish_date
+from exporter.flags import (
+    COMPLAINT,
+    DECISIONS,
+    OPEN,
+    FlagState,
+    InvalidFlag,
+    decide_flag,
+    extend_flag,
+    flag_notices,
+    get_flag,
+    record_recipients,
+    take_flag,
+)
+from exporter.service import audit
+from exporter.service.requests import NotFound
+from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
+from exporter.web.portal.flags import shown_fields
+
+router = APIRouter(tags=["pages"])
+
+OUTCOMES = tuple(sorted(s.value for s in DECISIONS))
+_MIN_ANSWER = 10
+
+
+def _flag(page: StaffPage, flag_id: str) -> Flag:
+    page.require("caseworker")
+    row = get_flag(page.context, flag_id[:36])
+    if page.units is not None and row.unit not in page.units:
+        raise NotFound("no such flag")
+    return row
+
+
+def _show(page: StaffPage, row: Flag, *, status: int = 200,
+          errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+          preview: dict[str, str] | None = None) -> HTMLResponse:
+    with page.context.sessions.begin() as db:
+        audit.record(db, page.actor, "flag.viewed", detail={"flag": row.id})
+    type_name = row.record.get("type")
+    return page.render(
+        "console/flag.html.j2", status=status, f=row,
+        masked=f"{row.subject_cpr[:6]}-xxxx", fields=shown_fields(row.record, type_name),
+        recipients=record_recipients(page.context, row),
+        notices=flag_notices(page.context, row.id), open=FlagState(row.state) in OPEN,
+        overdue=row.effective_deadline < danish_date(page.now), outcomes=OUTCOMES,
+        complaint=COMPLAINT, errors=errors or {}, values=values or {}, preview=preview)
+
+
+@router.get("/konsol/indsigelser/{flag_id}", response_class=HTMLResponse)
+def show(page: StaffDep, flag_id: str) -> HTMLResponse:
+    return _show(page, _flag(page, flag_id))
+
+
+@router.post("/konsol/indsigelser/{flag_id}/tag")
+def take(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
+    row = _flag(page, flag_id)
+    take_flag(page.context, page.actor, row.id)
+    return page.redirect(f"/konsol/indsigelser/{row.id}")
+
+
+@router.post("/konsol/indsigelser/{flag_id}/afgoer")
+def decide(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
+    """Preview the answer as the citizen will see it, then decide."""
+    row = _flag(page, flag_id)
+    outcome, answer = form.text("outcome", 20), form.text("answer", 4000)
+    errors = {}
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "outcome"
+    if len(answer) < _MIN_ANSWER:
+        errors["answer"] = "answer"
+    values = {"outcome": outcome, "answer": answer}
+    if errors:
+        return _show(page, row, status=400, errors=errors, values=values)
+    if form.text("step", 10) != "confirm":
+        return _show(page, row, values=values, preview=values)
+    try:
+        decide_flag(page.context, page.actor, row.id, FlagState(outcome), answer)
+    except InvalidFlag:
+        return _show(page, row, status=400, errors={"answer": "answer"}, values=values)
+    return page.redirect(f"/konsol/indsigelser/{row.id}")
+
+
+@router.post("/konsol/indsigelser/{flag_id}/forlaeng")
+def extend(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
+    row = _flag(page, flag_id)
+    months, reason = form.text("months", 2), form.text("reason", 2000)
+    errors = {}
+    if months not in ("1", "2"):
+        errors["months"] = "months"
+    if len(reason) < _MIN_ANSWER:
+        errors["reason"] = "reason"
+    if errors:
+        return _show(page, row, status=400, errors=errors, values={"reason": reason})
+    extend_flag(page.context, page.actor, row.id, int(months), reason)
+    return page.redirect(f"/konsol/indsigelser/{row.id}")
+
+
+@router.get("/konsol/indsigelser/{flag_id}/bilag/{evidence_id}",
+            response_class=StreamingResponse)
+def evidence(page: StaffDep, flag_id: str, evidence_id: str) -> StreamingResponse:
+    row = _flag(page, flag_id)
+    found = next((e for e in row.evidence if e.id == evidence_id), None)
+    if found is None:
+        raise NotFound("no such evidence")
+    with page.context.sessions.begin() as db:
+        audit.record(db, page.actor, "evidence.read",
+                     detail={"flag": row.id, "evidence": found.id})
+    return evidence_response(page.context, found)
