@@ -116,6 +116,19 @@ def test_every_page_is_documented() -> None:
     assert "docs/pages.md" in _doc("README.md")
 
 
+def test_every_console_page_is_documented() -> None:
+    from exporter.web.console import ROUTERS
+
+    doc = _doc("docs/console.md")
+    routes = [f"{method} {_page_route(route.path)}"
+              for router in ROUTERS for route in router.routes
+              for method in sorted(getattr(route, "methods", ()))]
+    assert len(routes) > 20
+    missing = [r for r in routes if f"`{r}`" not in doc]
+    assert missing == [], f"console pages missing from docs/console.md: {missing}"
+    assert "docs/console.md" in _doc("README.md")
+
+
 def test_every_login_refusal_is_documented_and_worded_in_both_languages() -> None:
     from exporter.login import REASONS
     from exporter.web.render import texts

@@ -26,6 +26,11 @@ _WHO = {
     "carl": "logs in at level High, with a NemLog-in privilege to order Bent's data",
     "lise": "logs in at level Low: refused, with a page that says why",
     "uden-cpr": "a login without a CPR number: a page that says what to do",
+    "sagsbehandler": "console: a caseworker for every unit",
+    "enhed": "console: a caseworker for unit U02",
+    "dpo": "console: the data-protection officer",
+    "revisor": "console: an auditor",
+    "uden-rolle": "console: an employee with no console role (refused)",
 }
 
 
@@ -57,14 +62,22 @@ def portal(
     provider_port: Annotated[int, typer.Option(help="The local login's port.")] = 8001,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "warning",
 ) -> None:
-    """Try the citizen's pages: the embedded service with a local test login (an OpenID
-    Provider with fictional citizens) and a test service to share with. Development
-    only; needs Node.js and npm for the login."""
+    """Try the citizen's pages and the console: the embedded service with a local test
+    login (an OpenID Provider with fictional citizens and employees) and a test service
+    to share with. Development only; needs Node.js and npm for the login."""
     import uvicorn
 
     from exporter.api.app import create_app
-    from exporter.devlogin import FICTIONAL_CITIZENS, Client, LocalProvider, ProviderUnavailable
+    from exporter.devlogin import (
+        FICTIONAL_CITIZENS,
+        FICTIONAL_STAFF,
+        STAFF_UNIT_MAP,
+        Client,
+        LocalProvider,
+        ProviderUnavailable,
+    )
     from exporter.login import CALLBACK_PATH
+    from exporter.login.flow import STAFF_CALLBACK_PATH
     from exporter.login.keys import generate_client_key, load_client_key, public_jwks
     from exporter.service.context import ServiceContext, set_context
 
@@ -79,8 +92,11 @@ def portal(
     key = load_client_key(key_file) if key_file.exists() else generate_client_key(key_file)
     console.print("Starting the local test login (the first start installs it with npm)…")
     try:
-        provider = LocalProvider(port=provider_port, clients=[Client(
-            "egnedata-portal", [url + CALLBACK_PATH], [url + "/logget-ud"], public_jwks(key))])
+        provider = LocalProvider(port=provider_port, clients=[
+            Client("egnedata-portal", [url + CALLBACK_PATH], [url + "/logget-ud"],
+                   public_jwks(key)),
+            Client("egnedata-konsol", [url + STAFF_CALLBACK_PATH],
+                   [url + "/konsol/logget-ud"], public_jwks(key))])
     except ProviderUnavailable as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=2) from None
@@ -90,6 +106,8 @@ def portal(
             "login_client_id": "egnedata-portal", "login_client_key": key_file,
             "login_privileges_claim":
                 "https://data.gov.dk/model/core/eid/privilegesIntermediate",
+            "staff_login_issuer": provider.issuer, "staff_login_client_id": "egnedata-konsol",
+            "staff_login_client_key": key_file, "staff_unit_map": STAFF_UNIT_MAP,
         })
         context = ServiceContext.build(settings)
         set_context(context)
@@ -101,10 +119,11 @@ def portal(
     table = Table(title="Test logins (any password)")
     table.add_column("login")
     table.add_column("who")
-    for account in FICTIONAL_CITIZENS:
+    for account in FICTIONAL_CITIZENS + FICTIONAL_STAFF:
         table.add_row(account.login, _WHO.get(account.login, account.name))
     console.print(table)
-    console.print(f"Open {url}/ and choose “Log ind med MitID”. Stop with Ctrl+C.")
+    console.print(f"Open {url}/ and choose “Log ind med MitID”; staff use {url}/konsol. "
+                  "Stop with Ctrl+C.")
     try:
         uvicorn.run(create_app(context, server=True), host="127.0.0.1", port=port,
                     log_level=log_level, access_log=False)
