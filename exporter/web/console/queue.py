@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from exporter.console.work import (
     KINDS,
@@ -28,11 +28,13 @@ def _unit(value: str) -> str | None:
     return value if value and value.replace("-", "").replace("_", "").isalnum() else None
 
 
-@router.get("/konsol", response_class=HTMLResponse)
+@router.get("/konsol")
 def queue(page: StaffDep, type: str = "", state: str = "", enhed: str = "",
-          efter: str = "") -> HTMLResponse:
-    """Open requests and flags, the overdue first, then by deadline."""
-    page.require("caseworker")
+          efter: str = "") -> Response:
+    """Open requests and flags, the overdue first, then by deadline. The console's
+    front page: an employee without the caseworker role goes to their own."""
+    if not page.has("caseworker"):
+        return page.redirect("/konsol/revision" if page.has("auditor") else "/konsol/statistik")
     wanted = QueueFilter(type if type in KINDS else None,
                          state if state in STATES else None, _unit(enhed))
     today = danish_date(page.now)

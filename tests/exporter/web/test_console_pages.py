@@ -59,6 +59,19 @@ def ready_request(portal: Portal, cpr: str, datasets: tuple[str, ...] | None = N
         time.sleep(0.1)
 
 
+def running_request(portal: Portal) -> str:
+    """A request of Anna's that is still being collected: a source's task runs under a
+    lease of a day, so no worker or reconciler moves it on while the test looks."""
+    request_id = ready_request(portal, ANNA, ("person",))
+    with portal.context.sessions.begin() as session:
+        session.execute(update(Request).where(Request.id == request_id)
+                        .values(state="collecting"))
+        session.execute(update(SourceTask).where(SourceTask.request_id == request_id)
+                        .values(state="running",
+                                lease_until=datetime.now(UTC) + timedelta(days=1)))
+    return request_id
+
+
 def package_of(portal: Portal, request_id: str) -> str:
     with portal.context.sessions() as session:
         row = session.get(Request, request_id)
@@ -143,7 +156,9 @@ def test_roles_hold_on_every_console_route(portal: Portal, ids: dict[str, str]) 
                     continue  # allowed actions are tried in the tests below
                 answer = http.request(method, url, data={"csrf": csrf})
                 tried += 1
-                if not allowed:
+                if not allowed and path == "/konsol":  # the front page: to their own
+                    assert answer.status_code == 303, account
+                elif not allowed:
                     assert answer.status_code == 403, (account, method, path)
                     assert "Det giver din rolle ikke adgang til" in answer.text
                 elif account == "enhed" and "anmodninger" in path:
@@ -248,10 +263,7 @@ def test_a_request_in_the_console(portal: Portal) -> None:
 
 
 def test_extend_and_cancel_with_reasons_the_citizen_sees(portal: Portal) -> None:
-    running = ready_request(portal, ANNA, ("person",))
-    with portal.context.sessions.begin() as session:  # back to work: still collecting
-        session.execute(update(Request).where(Request.id == running)
-                        .values(state="collecting"))
+    running = running_request(portal)
     with employee(portal, "sagsbehandler") as http:
         url = f"{portal.url}/konsol/anmodninger/{running}"
         csrf = csrf_of(http.get(url).text)
