@@ -26,7 +26,7 @@ from exporter.flags.states import OPEN
 from exporter.service.context import ServiceContext
 from exporter.service.lifecycle import RequestState, TaskState
 
-__all__ = ["KINDS", "OPEN_REQUEST_STATES", "QueueCounts", "QueueFilter", "QueuePage",
+__all__ = ["COUNT_LIMIT", "KINDS", "OPEN_REQUEST_STATES", "QueueCounts", "QueueFilter", "QueuePage",
            "WorkItem", "parse_cursor", "work_queue"]
 
 KINDS = ("request", "flag")
@@ -65,11 +65,18 @@ class QueueFilter:
     unit: str | None = None
 
 
+COUNT_LIMIT = 1000
+"""The counts at the top of the queue are exact up to this; above it the page says
+"more than 1,000": counting a hundred thousand overdue items on every page view would
+cost more than the exact figure is worth (the statistics have the exact ones)."""
+
+
 @dataclass(frozen=True)
 class QueueCounts:
     overdue: int
     due_this_week: int
     waiting_on_source: int
+    """Each exact up to :data:`COUNT_LIMIT`; ``COUNT_LIMIT + 1`` means more."""
 
 
 @dataclass(frozen=True)
@@ -156,16 +163,23 @@ def _failing() -> ColumnElement[bool]:
                & SourceTask.last_error.is_not(None))
 
 
+def _capped(session: Session, query: Select[Any]) -> int:
+    """How many rows ``query`` has, counted up to just past :data:`COUNT_LIMIT`."""
+    return int(session.scalar(
+        select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery())) or 0)
+
+
 def _count(session: Session, query: Select[Any] | None, model: type[Request] | type[Flag],
            first: date | None, last: date | None) -> int:
     if query is None:
         return 0
     due = _due(model)
+    query = query.with_only_columns(model.id)
     if first is not None:
         query = query.where(due >= first)
     if last is not None:
         query = query.where(due <= last)
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    return _capped(session, query)
 
 
 def _counts(session: Session, requests: Select[Any] | None, flags: Select[Any] | None,
@@ -178,10 +192,10 @@ def _counts(session: Session, requests: Select[Any] | None, flags: Select[Any] |
     waiting = 0
     if requests is not None:
         open_ids = requests.with_only_columns(Request.id)
-        waiting = int(session.scalar(
-            select(func.count(func.distinct(SourceTask.request_id)))
-            .where(SourceTask.request_id.in_(open_ids), _failing())) or 0)
-    return QueueCounts(overdue, this_week, waiting)
+        waiting = _capped(session, select(SourceTask.request_id).where(
+            _failing(), SourceTask.request_id.in_(open_ids)).distinct())
+    return QueueCounts(min(overdue, COUNT_LIMIT + 1), min(this_week, COUNT_LIMIT + 1),
+                       waiting)
 
 
 def work_queue(context: ServiceContext, *, units: Sequence[str] | None, today: date,

@@ -94,6 +94,9 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
+FAILING_TASK = text(
+    "state = 'failed' OR (state IN ('pending', 'running') AND last_error IS NOT NULL)")
+"""A source task that failed, or failed once and is being tried again."""
 OPEN_REQUEST = text(
     "state IN ('received', 'collecting', 'assembling', 'failed', 'ready_with_gaps')")
 """Requests that are work: still running, failed, or answered with gaps to mend."""
@@ -155,6 +158,9 @@ class SourceTask(Base):
     __table_args__ = (
         UniqueConstraint("request_id", "source_id", name="uq_task_source"),
         Index("ix_source_tasks_finished", "finished_at", "id"),
+        # The work queue's "waiting on a source": few rows, found without a scan.
+        Index("ix_source_tasks_failing", "request_id", postgresql_where=FAILING_TASK,
+              sqlite_where=FAILING_TASK),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from exporter.console.work import (
+    COUNT_LIMIT,
     KINDS,
     OPEN_FLAG_STATES,
     OPEN_REQUEST_STATES,
@@ -47,4 +48,4 @@ def queue(page: StaffDep, type: str = "", state: str = "", enhed: str = "",
     return page.render("console/queue.html.j2", result=result, wanted=wanted, today=today,
                        kinds=KINDS, request_states=[s.value for s in OPEN_REQUEST_STATES],
                        flag_states=OPEN_FLAG_STATES, next_url=next_url,
-                       first_page=not efter, units=page.units)
+                       first_page=not efter, units=page.units, count_limit=COUNT_LIMIT)

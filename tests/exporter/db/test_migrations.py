@@ -73,6 +73,8 @@ def test_the_audit_chain_survives_the_upgrade_and_the_downgrade(engine: Engine) 
     engine.dispose()
 
 
+# The work queue's indexes are on an expression, which SQLite cannot report back.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
 def test_the_migrations_make_the_tables_the_models_describe(engine: Engine) -> None:
     """Nothing in the models that a migration does not make (and the other way round)."""
     from alembic.autogenerate import compare_metadata

@@ -19,6 +19,8 @@ depends_on = None
 _OPEN_FLAG = sa.text("state IN ('received', 'in_review')")
 _OPEN_REQUEST = sa.text(
     "state IN ('received', 'collecting', 'assembling', 'failed', 'ready_with_gaps')")
+_FAILING = sa.text(
+    "state = 'failed' OR (state IN ('pending', 'running') AND last_error IS NOT NULL)")
 _DUE = sa.text("coalesce(extended_deadline, deadline)")
 
 
@@ -38,9 +40,12 @@ def upgrade() -> None:
     op.create_index("ix_flags_unit_queue", "flags", ["unit", _DUE, "id"],
                     postgresql_where=_OPEN_FLAG, sqlite_where=_OPEN_FLAG)
     op.create_index("ix_source_tasks_finished", "source_tasks", ["finished_at", "id"])
+    op.create_index("ix_source_tasks_failing", "source_tasks", ["request_id"],
+                    postgresql_where=_FAILING, sqlite_where=_FAILING)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_source_tasks_failing", table_name="source_tasks")
     op.drop_index("ix_source_tasks_finished", table_name="source_tasks")
     op.drop_index("ix_flags_unit_queue", table_name="flags")
     op.drop_index("ix_flags_queue", table_name="flags")
