@@ -9,10 +9,10 @@ verifies the ID token, reads the claims profile, and only then makes a new sessi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete
@@ -39,6 +39,7 @@ from exporter.login.sessions import (
 from exporter.service import audit
 from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
+from exporter.settings import Settings
 
 __all__ = [
     "CALLBACK_PATH",
@@ -52,6 +53,7 @@ __all__ = [
     "safe_next",
 ]
 
+_Who = TypeVar("_Who", Identity, StaffIdentity)
 CALLBACK_PATH = "/log-ind/retur"
 STAFF_CALLBACK_PATH = "/konsol/log-ind/retur"
 LOGIN_TTL = timedelta(minutes=10)
@@ -124,15 +126,8 @@ def finish_login(context: ServiceContext, client: OpenIdClient, params: Mapping[
                  browser_token: str | None, *, now: datetime) -> LoggedIn:
     """Complete the citizen's login the provider sent back (``params``: the callback's
     query). Raises :class:`LoginRefused`, audited, for anything that does not hold."""
-    try:
-        attempt, claims = _verified(context, client, params, browser_token, "citizen", now)
-        try:
-            identity = read_identity(claims, context.settings)
-        except LoginRefused as refusal:
-            refusal.language = attempt.language
-            raise
-    except LoginRefused as refusal:
-        raise _refused(context, refusal, now) from None
+    attempt, identity = _checked(context, client, params, browser_token, "citizen",
+                                 read_identity, now)
     token, session = create_session(context, identity, audience="citizen",
                                     language=attempt.language, now=now)
     sync_login_mandates(context, identity.cpr, identity.name,
@@ -157,15 +152,8 @@ def finish_staff_login(context: ServiceContext, client: OpenIdClient,
                        params: Mapping[str, str], browser_token: str | None, *,
                        now: datetime) -> StaffLoggedIn:
     """:func:`finish_login` for an employee at the console, through the staff provider."""
-    try:
-        attempt, claims = _verified(context, client, params, browser_token, "staff", now)
-        try:
-            identity = read_staff_identity(claims, context.settings)
-        except LoginRefused as refusal:
-            refusal.language = attempt.language
-            raise
-    except LoginRefused as refusal:
-        raise _refused(context, refusal, now) from None
+    attempt, identity = _checked(context, client, params, browser_token, "staff",
+                                 read_staff_identity, now)
     token, session = create_staff_session(context, identity, language=attempt.language,
                                           now=now)
     with context.sessions.begin() as db:
@@ -174,6 +162,23 @@ def finish_staff_login(context: ServiceContext, client: OpenIdClient,
                              "units": list(identity.units) if identity.units is not None
                              else None})
     return StaffLoggedIn(token, session, identity, attempt.next_path)
+
+
+def _checked(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],
+             browser_token: str | None, audience: str,
+             read: Callable[[Mapping[str, Any], Settings], _Who], now: datetime
+             ) -> tuple[LoginAttempt, _Who]:
+    """The login's attempt and who its verified claims say the person is (``read``);
+    :class:`LoginRefused`, audited, for anything that does not hold."""
+    try:
+        attempt, claims = _verified(context, client, params, browser_token, audience, now)
+        try:
+            return attempt, read(claims, context.settings)
+        except LoginRefused as refusal:
+            refusal.language = attempt.language
+            raise
+    except LoginRefused as refusal:
+        raise _refused(context, refusal, now) from None
 
 
 def _verified(context: ServiceContext, client: OpenIdClient, params: Mapping[str, str],

@@ -27,8 +27,8 @@ from exporter.service.context import ServiceContext
 from exporter.web.deps import PASSIVE, Form, LoginNeeded, Page, checked
 from exporter.web.render import LANGUAGES
 
-__all__ = ["LOGIN_PATH", "StaffDep", "StaffFormDep", "StaffPage", "StaffRefused",
-           "staff_page"]
+__all__ = ["LOGIN_PATH", "MIN_REASON", "StaffDep", "StaffFormDep", "StaffPage",
+           "StaffRefused", "extension", "staff_page"]
 
 LOGIN_PATH = "/konsol/log-ind"
 _IMPLIED = {"caseworker": ("caseworker", "dpo"), "dpo": ("dpo",),
@@ -152,3 +152,19 @@ async def _staff_form(request: Request, page: StaffDep) -> Form:
 
 
 StaffFormDep = Annotated[Form, Depends(_staff_form)]
+
+
+MIN_REASON = 10
+"""The shortest reason or answer a citizen is given (an extension's, a cancellation's,
+a flag's answer)."""
+
+
+def extension(form: Form) -> tuple[int, str, dict[str, str]]:
+    """An extension form's months and reason, and what is wrong with them (field: code)."""
+    months, reason = form.text("months", 2), form.text("reason", 2000)
+    errors = {}
+    if months not in ("1", "2"):
+        errors["months"] = "months"
+    if len(reason) < MIN_REASON:
+        errors["reason"] = "reason"
+    return (int(months) if not errors else 0), reason, errors

@@ -35,13 +35,18 @@ from exporter.flags import (
 )
 from exporter.service import audit
 from exporter.service.requests import NotFound
-from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
+from exporter.web.console.deps import (
+    MIN_REASON,
+    StaffDep,
+    StaffFormDep,
+    StaffPage,
+    extension,
+)
 from exporter.web.portal.flags import shown_fields
 
 router = APIRouter(tags=["pages"])
 
 OUTCOMES = tuple(sorted(s.value for s in DECISIONS))
-_MIN_ANSWER = 10
 
 
 def _flag(page: StaffPage, flag_id: str) -> Flag:
@@ -87,7 +92,7 @@ def decide(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
     errors = {}
     if outcome not in OUTCOMES:
         errors["outcome"] = "outcome"
-    if len(answer) < _MIN_ANSWER:
+    if len(answer) < MIN_REASON:
         errors["answer"] = "answer"
     values = {"outcome": outcome, "answer": answer}
     if errors:
@@ -104,15 +109,10 @@ def decide(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
 @router.post("/konsol/indsigelser/{flag_id}/forlaeng")
 def extend(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
     row = _flag(page, flag_id)
-    months, reason = form.text("months", 2), form.text("reason", 2000)
-    errors = {}
-    if months not in ("1", "2"):
-        errors["months"] = "months"
-    if len(reason) < _MIN_ANSWER:
-        errors["reason"] = "reason"
+    months, reason, errors = extension(form)
     if errors:
         return _show(page, row, status=400, errors=errors, values={"reason": reason})
-    extend_flag(page.context, page.actor, row.id, int(months), reason)
+    extend_flag(page.context, page.actor, row.id, months, reason)
     return page.redirect(f"/konsol/indsigelser/{row.id}")
 
 

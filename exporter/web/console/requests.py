@@ -37,13 +37,18 @@ from exporter.service.requests import (
     new_request,
     retry_source,
 )
-from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
+from exporter.web.console.deps import (
+    MIN_REASON,
+    StaffDep,
+    StaffFormDep,
+    StaffPage,
+    extension,
+)
 from exporter.web.portal.views import dataset_choices, request_view
 
 router = APIRouter(tags=["pages"])
 
 CHANNELS = ("phone", "letter", "email", "desk")
-_MIN_REASON = 10
 
 
 def _row(page: StaffPage, request_id: str) -> RequestRow:
@@ -109,7 +114,7 @@ async def register(page: StaffDep, form: StaffFormDep) -> Response:
         values.errors["cpr"] = "cpr"
     if values.channel not in CHANNELS:
         values.errors["channel"] = "channel"
-    if len(values.note) < _MIN_REASON:
+    if len(values.note) < MIN_REASON:
         values.errors["note"] = "note"
     known = {c.id for c in dataset_choices(page.context.profile)}
     if any(d not in known for d in values.datasets):
@@ -146,15 +151,10 @@ def retry(page: StaffDep, form: StaffFormDep, request_id: str, source_id: str) -
 @router.post("/konsol/anmodninger/{request_id}/forlaeng")
 def extend(page: StaffDep, form: StaffFormDep, request_id: str) -> Response:
     row = _row(page, request_id)
-    months, reason = form.text("months", 2), form.text("reason", 2000)
-    errors = {}
-    if months not in ("1", "2"):
-        errors["months"] = "months"
-    if len(reason) < _MIN_REASON:
-        errors["reason"] = "reason"
+    months, reason, errors = extension(form)
     if errors:
         return _show(page, row, status=400, errors=errors, values={"reason": reason})
-    extend_deadline(page.context, page.actor, row.id, int(months), reason)
+    extend_deadline(page.context, page.actor, row.id, months, reason)
     return page.redirect(f"/konsol/anmodninger/{row.id}")
 
 
@@ -162,7 +162,7 @@ def extend(page: StaffDep, form: StaffFormDep, request_id: str) -> Response:
 def cancel(page: StaffDep, form: StaffFormDep, request_id: str) -> Response:
     row = _row(page, request_id)
     reason = form.text("cancel_reason", 2000)
-    if len(reason) < _MIN_REASON:
+    if len(reason) < MIN_REASON:
         return _show(page, row, status=400, errors={"cancel_reason": "reason"},
                      values={"cancel_reason": reason})
     cancel_request(page.context, page.actor, row.id, reason=reason)

@@ -75,6 +75,7 @@ def test_the_audit_chain_survives_the_upgrade_and_the_downgrade(engine: Engine) 
 
 # The work queue's indexes are on an expression, which SQLite cannot report back.
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_the_migrations_make_the_tables_the_models_describe(engine: Engine) -> None:
     """Nothing in the models that a migration does not make (and the other way round)."""
     from alembic.autogenerate import compare_metadata

@@ -333,6 +333,14 @@ def test_a_flag_decided_with_a_preview_first(portal: Portal) -> None:
         file = http.get(f"{url}/bilag/{evidence.id}")
         assert file.content == PDF and file.headers["content-type"] == "application/pdf"
         assert http.post(f"{url}/tag", data={"csrf": csrf}).status_code == 303
+        bad = http.post(f"{url}/forlaeng", data={"csrf": csrf, "months": "99",
+                                                 "reason": "<script>"})
+        assert bad.status_code == 400 and "Vælg hvor meget fristen skal forlænges" in bad.text
+        assert "<script>" not in bad.text
+        extended = http.post(f"{url}/forlaeng", data={
+            "csrf": csrf, "months": "1", "reason": "Vi skal høre enheden først."})
+        assert extended.status_code == 303
+        assert "Vi skal høre enheden først." in http.get(url).text
         empty = http.post(f"{url}/afgoer", data={"csrf": csrf, "step": "confirm"})
         assert empty.status_code == 400 and "Vælg en afgørelse" in empty.text
         answer = "Sagen er din, men titlen er nu rettet."
