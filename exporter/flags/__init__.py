@@ -17,6 +17,7 @@ from exporter.flags.contributions import (
     list_contributions,
     mark_seen,
     unseen_contributions,
+    unseen_count,
     withdraw_contribution,
 )
 from exporter.flags.evidence import EvidenceRefused, EvidenceTooLarge, read_evidence
@@ -73,6 +74,7 @@ __all__ = [
     "record_recipients",
     "take_flag",
     "unseen_contributions",
+    "unseen_count",
     "withdraw_contribution",
     "withdraw_flag",
 ]

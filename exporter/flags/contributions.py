@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exporter.db.models import Contribution, Evidence
 from exporter.errors import EgneDataError
@@ -153,6 +153,15 @@ def unseen_contributions(context: ServiceContext, *, limit: int = 200) -> Sequen
             select(Contribution).where(Contribution.seen_at.is_(None),
                                        Contribution.withdrawn_at.is_(None))
             .order_by(Contribution.created_at).limit(limit)).all()
+
+
+def unseen_count(context: ServiceContext, *, cap: int = 1000) -> int:
+    """How many contributions no caseworker has seen, counted up to ``cap + 1``."""
+    unseen = select(Contribution.id).where(Contribution.seen_at.is_(None),
+                                           Contribution.withdrawn_at.is_(None))
+    with context.sessions() as session:
+        return int(session.scalar(
+            select(func.count()).select_from(unseen.limit(cap + 1).subquery())) or 0)
 
 
 def mark_seen(context: ServiceContext, actor: Actor, contribution_id: str,

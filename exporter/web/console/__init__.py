@@ -3,9 +3,17 @@ auditors, behind their own login, on the same service functions as ``/v1``."""
 
 from __future__ import annotations
 
-from exporter.web.console import flags, login, queue, reports, requests, services
+from exporter.web.console import (
+    contributions,
+    flags,
+    login,
+    queue,
+    reports,
+    requests,
+    services,
+)
 
 __all__ = ["ROUTERS"]
 
-ROUTERS = (login.router, queue.router, requests.router, flags.router, services.router,
-           reports.router)
+ROUTERS = (login.router, queue.router, requests.router, flags.router, contributions.router,
+           services.router, reports.router)

@@ -46,7 +46,8 @@ def _menu(page: StaffPage) -> list[tuple[str, str]]:
     if page.has("caseworker"):
         items.append(("/konsol", t["queue"]))
         if page.units is None:
-            items.append(("/konsol/anmodninger/ny", t["register"]))
+            items += [("/konsol/anmodninger/ny", t["register"]),
+                      ("/konsol/bidrag", t["contributions"])]
         items.append(("/konsol/datakvalitet", t["quality"]))
     if page.has("dpo"):
         items.append(("/konsol/tjenester", t["services"]))

@@ -17,6 +17,7 @@ from exporter.console.work import (
     work_queue,
 )
 from exporter.deadlines import danish_date
+from exporter.flags import unseen_count
 from exporter.web.console.deps import StaffDep
 
 router = APIRouter(tags=["pages"])
@@ -45,7 +46,9 @@ def queue(page: StaffDep, type: str = "", state: str = "", enhed: str = "",
                                    ("enhed", wanted.unit)) if v]
     next_url = f"/konsol?{urlencode([*filters, ('efter', result.next_cursor)])}" \
         if result.next_cursor else ""
-    return page.render("console/queue.html.j2", result=result, wanted=wanted, today=today,
+    unseen = unseen_count(page.context, cap=COUNT_LIMIT) if page.units is None else 0
+    return page.render("console/queue.html.j2", unseen=unseen, result=result, wanted=wanted,
+                       today=today,
                        kinds=KINDS, request_states=[s.value for s in OPEN_REQUEST_STATES],
                        flag_states=OPEN_FLAG_STATES, next_url=next_url,
                        first_page=not efter, units=page.units, count_limit=COUNT_LIMIT)

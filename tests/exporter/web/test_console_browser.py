@@ -122,6 +122,8 @@ def test_a_caseworker_s_day(portal: Portal, context: BrowserContext) -> None:
     with citizen(portal, "anna") as anna:
         assert answer in anna.get(f"{portal.url}/indsigelser/{flag.id}").text
 
+    j.link(c["nav"]["contributions"]).click()
+    j.audit("contributions")
     j.link(c["nav"]["quality"]).click()
     j.audit("data quality")
     j.link(c["nav"]["statistics"]).click()
@@ -197,6 +199,7 @@ def test_the_console_in_english(portal: Portal, context: BrowserContext) -> None
                        ("/konsol/anmodninger/ny", "register"),
                        ("/konsol/datakvalitet", "quality"), ("/konsol/statistik", "statistics"),
                        ("/konsol/tjenester", "services"), ("/konsol/tjenester/ny", "new service"),
+                       ("/konsol/bidrag", "contributions"),
                        ("/konsol/revision", "audit log")):
         j.page.goto(portal.url + path)
         j.audit(name)

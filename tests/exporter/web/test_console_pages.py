@@ -27,7 +27,13 @@ from exporter.delivery.consents import ConsentSpec, NotAllowed, give_consent, re
 from exporter.delivery.deliveries import create_delivery
 from exporter.delivery.download import open_package_file
 from exporter.delivery.registry import list_services
-from exporter.flags import FlagSpec, raise_flag
+from exporter.flags import (
+    ContributionSpec,
+    FlagSpec,
+    add_contribution,
+    add_contribution_evidence,
+    raise_flag,
+)
 from exporter.service.audit import Actor
 from exporter.service.requests import Scope, create_request
 from exporter.web.console import ROUTERS
@@ -136,7 +142,10 @@ def ids(portal: Portal) -> dict[str, str]:
     with portal.context.sessions() as session:
         source = session.scalars(select(SourceTask.source_id).where(
             SourceTask.request_id == request_id)).first()
+    contribution = add_contribution(portal.context, Actor(ANNA, "citizen"), ANNA,
+                                    ContributionSpec("statement", "Min note", "Noget om mig"))
     return {"request_id": request_id, "source_id": source or "cpr", "flag_id": flag.id,
+            "contribution_id": contribution.id,
             "evidence_id": "00000000-0000-4000-8000-000000000000",
             "service_id": portal.service_id}
 
@@ -161,7 +170,7 @@ def test_roles_hold_on_every_console_route(portal: Portal, ids: dict[str, str]) 
                 elif not allowed:
                     assert answer.status_code == 403, (account, method, path)
                     assert "Det giver din rolle ikke adgang til" in answer.text
-                elif account == "enhed" and "anmodninger" in path:
+                elif account == "enhed" and ("anmodninger" in path or "bidrag" in path):
                     assert answer.status_code in (403, 404), (account, path)
                 elif account == "enhed" and "{flag_id}" in path:
                     assert answer.status_code == 404, (account, path)  # not a U02 flag
@@ -455,3 +464,22 @@ def test_forms_without_the_session_s_csrf_token_are_refused(portal: Portal,
                      f"/konsol/indsigelser/{ids['flag_id']}/tag"):
             answer = http.post(portal.url + path, data={"csrf": "forged"})
             assert answer.status_code == 403 and "Formularen er for gammel" in answer.text
+
+
+def test_contributions_are_seen_by_a_caseworker(portal: Portal) -> None:
+    made = add_contribution(portal.context, Actor(ANNA, "citizen"), ANNA, ContributionSpec(
+        "document", "Lægeerklæring <i>ny</i>", "=HYPERLINK(\"x\") Min ryg."))
+    document = add_contribution_evidence(portal.context, Actor(ANNA, "citizen"), ANNA,
+                                         made.id, io.BytesIO(PDF), "læge.pdf")
+    with employee(portal, "sagsbehandler") as http:
+        queue = http.get(f"{portal.url}/konsol").text
+        assert "nye bidrag fra borgere" in queue
+        page = http.get(f"{portal.url}/konsol/bidrag")
+        assert "Lægeerklæring &lt;i&gt;ny&lt;/i&gt;" in page.text and ANNA not in page.text
+        file = http.get(f"{portal.url}/konsol/bidrag/{made.id}/bilag/{document.id}")
+        assert file.content == PDF
+        assert http.post(f"{portal.url}/konsol/bidrag/{made.id}/set",
+                         data={"csrf": csrf_of(page.text)}).status_code == 303
+        assert made.id not in http.get(f"{portal.url}/konsol/bidrag").text
+    with employee(portal, "enhed") as http:
+        assert http.get(f"{portal.url}/konsol/bidrag").status_code == 403

@@ -1,0 +1,61 @@
+"""What citizens add of their own, for caseworkers to see (GDPR's "complete" as well as
+"correct": the citizen's own statements, corrections of their account, documents).
+
+- ``GET /konsol/bidrag``: contributions no caseworker has seen yet, the oldest first;
+- ``GET /konsol/bidrag/{id}/bilag/{evidence}``: a document given with one (audited);
+- ``POST /konsol/bidrag/{id}/set``: mark it seen (audited).
+
+Contributions belong to no unit: a caseworker limited to units has none.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from exporter.api.routes.flags import evidence_response
+from exporter.db.models import Contribution
+from exporter.flags import get_contribution, mark_seen, unseen_contributions
+from exporter.service import audit
+from exporter.service.requests import NotFound
+from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
+
+router = APIRouter(tags=["pages"])
+
+
+def _require(page: StaffPage) -> None:
+    page.require("caseworker")
+    if page.units is not None:
+        page.require("dpo")
+
+
+def _contribution(page: StaffPage, contribution_id: str) -> Contribution:
+    _require(page)
+    return get_contribution(page.context, contribution_id[:36])
+
+
+@router.get("/konsol/bidrag", response_class=HTMLResponse)
+def contributions(page: StaffDep) -> HTMLResponse:
+    _require(page)
+    return page.render("console/contributions.html.j2",
+                       rows=unseen_contributions(page.context))
+
+
+@router.get("/konsol/bidrag/{contribution_id}/bilag/{evidence_id}",
+            response_class=StreamingResponse)
+def document(page: StaffDep, contribution_id: str, evidence_id: str) -> StreamingResponse:
+    row = _contribution(page, contribution_id)
+    found = next((e for e in row.evidence if e.id == evidence_id), None)
+    if found is None:
+        raise NotFound("no such document")
+    with page.context.sessions.begin() as db:
+        audit.record(db, page.actor, "evidence.read",
+                     detail={"contribution": row.id, "evidence": found.id})
+    return evidence_response(page.context, found)
+
+
+@router.post("/konsol/bidrag/{contribution_id}/set")
+def seen(page: StaffDep, form: StaffFormDep, contribution_id: str) -> Response:
+    row = _contribution(page, contribution_id)
+    mark_seen(page.context, page.actor, row.id)
+    return page.redirect("/konsol/bidrag")
