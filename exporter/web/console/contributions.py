@@ -13,12 +13,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from exporter.api.routes.flags import evidence_response
 from exporter.db.models import Contribution
 from exporter.flags import get_contribution, mark_seen, unseen_contributions
-from exporter.service import audit
-from exporter.service.requests import NotFound
 from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
+from exporter.web.console.flags import send_evidence
 
 router = APIRouter(tags=["pages"])
 
@@ -45,13 +43,7 @@ def contributions(page: StaffDep) -> HTMLResponse:
             response_class=StreamingResponse)
 def document(page: StaffDep, contribution_id: str, evidence_id: str) -> StreamingResponse:
     row = _contribution(page, contribution_id)
-    found = next((e for e in row.evidence if e.id == evidence_id), None)
-    if found is None:
-        raise NotFound("no such document")
-    with page.context.sessions.begin() as db:
-        audit.record(db, page.actor, "evidence.read",
-                     detail={"contribution": row.id, "evidence": found.id})
-    return evidence_response(page.context, found)
+    return send_evidence(page, row.evidence, evidence_id, contribution=row.id)
 
 
 @router.post("/konsol/bidrag/{contribution_id}/set")

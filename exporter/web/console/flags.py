@@ -14,11 +14,13 @@ A caseworker limited to units sees only the flags on their units' records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from exporter.api.routes.flags import evidence_response
-from exporter.db.models import Flag
+from exporter.db.models import Evidence, Flag
 from exporter.deadlines import danish_date
 from exporter.flags import (
     COMPLAINT,
@@ -120,10 +122,16 @@ def extend(page: StaffDep, form: StaffFormDep, flag_id: str) -> Response:
             response_class=StreamingResponse)
 def evidence(page: StaffDep, flag_id: str, evidence_id: str) -> StreamingResponse:
     row = _flag(page, flag_id)
-    found = next((e for e in row.evidence if e.id == evidence_id), None)
+    return send_evidence(page, row.evidence, evidence_id, flag=row.id)
+
+
+def send_evidence(page: StaffPage, files: Sequence[Evidence], evidence_id: str,
+                  **about: str) -> StreamingResponse:
+    """One of ``files`` (a flag's or a contribution's), decrypted as it is sent; the
+    reading is audited with ``about`` (what it belongs to)."""
+    found = next((e for e in files if e.id == evidence_id), None)
     if found is None:
-        raise NotFound("no such evidence")
+        raise NotFound("no such file")
     with page.context.sessions.begin() as db:
-        audit.record(db, page.actor, "evidence.read",
-                     detail={"flag": row.id, "evidence": found.id})
+        audit.record(db, page.actor, "evidence.read", detail={**about, "evidence": found.id})
     return evidence_response(page.context, found)
