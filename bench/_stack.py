@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import free_port, wait_for_port  # noqa: E402
 
-__all__ = ["ADMIN", "CPRS", "EGNEDATA", "Stack", "free_port", "service_stack", "wait_for_port"]
+__all__ = ["ADMIN", "CPRS", "EGNEDATA", "Stack", "free_port", "percentile", "service_stack",
+           "wait_for_port"]
 
 EGNEDATA = [sys.executable, "-m", "exporter"]
 ADMIN = os.environ.get(
@@ -36,6 +37,12 @@ ADMIN = os.environ.get(
 CPRS = [f"{61 + d:02d}{m:02d}{y:02d}-{s:04d}" for d in range(28) for m in range(1, 13)
         for y in (60, 75, 88) for s in (1234, 2345, 3456)]
 """Distinct synthetic CPR numbers (day of month 61-88)."""
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank), as every benchmark reports it."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass

@@ -29,7 +29,13 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from _stack import CPRS, free_port, service_stack, wait_for_port  # puts the project on sys.path
+from _stack import (  # puts the project on sys.path
+    CPRS,
+    free_port,
+    percentile,
+    service_stack,
+    wait_for_port,
+)
 
 from exporter.cpr import Cpr
 from exporter.devlogin import FICTIONAL_STAFF, STAFF_UNIT_MAP, Client, LocalProvider
@@ -40,11 +46,6 @@ from tests.portal import start_login_at
 REQUEST_STATES = ("received", "collecting", "assembling", "failed", "ready_with_gaps")
 FLAG_STATES = ("received", "in_review")
 UNITS = tuple(f"U{n:02d}" for n in range(1, 8))
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _fill(db_url: str, count: int, rng: random.Random) -> None:
@@ -168,12 +169,12 @@ def main() -> None:
     print(f"\n{'open items':>12} {'p50 ms':>8} {'p95 ms':>8}   ({args.gets} GETs of /konsol, "
           f"{args.clients} concurrent clients)")
     for size, values in results.items():
-        print(f"{size:>12,} {1000 * _percentile(values, .5):8.1f} "
-              f"{1000 * _percentile(values, .95):8.1f}")
+        print(f"{size:>12,} {1000 * percentile(values, .5):8.1f} "
+              f"{1000 * percentile(values, .95):8.1f}")
     small, large = results[args.small], results[args.large]
     print(f"\nratio, {args.large:,} to {args.small:,} items: p50 "
-          f"{_percentile(large, .5) / _percentile(small, .5):.2f}, p95 "
-          f"{_percentile(large, .95) / _percentile(small, .95):.2f} (goal at most 2)")
+          f"{percentile(large, .5) / percentile(small, .5):.2f}, p95 "
+          f"{percentile(large, .95) / percentile(small, .95):.2f} (goal at most 2)")
 
 
 if __name__ == "__main__":

@@ -28,18 +28,19 @@ import time
 from pathlib import Path
 
 import httpx
-from _stack import CPRS, free_port, service_stack, wait_for_port  # puts the project on sys.path
+from _stack import (  # puts the project on sys.path
+    CPRS,
+    free_port,
+    percentile,
+    service_stack,
+    wait_for_port,
+)
 
 from exporter.cpr import Cpr
 from exporter.devlogin import Account, Client, LocalProvider
 from exporter.login import CALLBACK_PATH
 from exporter.login.keys import generate_client_key, public_jwks
 from tests.portal import start_login_at
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _log_in_and_request(url: str, issuer: str, login: str) -> tuple[httpx.Client, str]:
@@ -133,17 +134,17 @@ def main() -> None:
           f"({total / elapsed:.0f}/s)\n")
     print(f"{'':16} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for name, values in timings.items():
-        print(f"{name:16} {1000 * _percentile(values, .5):8.1f} "
-              f"{1000 * _percentile(values, .95):8.1f} {1000 * statistics.mean(values):8.1f}")
+        print(f"{name:16} {1000 * percentile(values, .5):8.1f} "
+              f"{1000 * percentile(values, .95):8.1f} {1000 * statistics.mean(values):8.1f}")
     pages = timings["page overview"] + timings["page status"]
     api = timings["api overview"] + timings["api status"]
-    ratio = _percentile(pages, .95) / _percentile(api, .95)
-    print(f"\npages p95 {1000 * _percentile(pages, .95):.1f} ms, API p95 "
-          f"{1000 * _percentile(api, .95):.1f} ms: ratio {ratio:.2f} (goal at most 1.5)")
+    ratio = percentile(pages, .95) / percentile(api, .95)
+    print(f"\npages p95 {1000 * percentile(pages, .95):.1f} ms, API p95 "
+          f"{1000 * percentile(api, .95):.1f} ms: ratio {ratio:.2f} (goal at most 1.5)")
     for kind in ("overview", "status"):
         page, json = timings[f"page {kind}"], timings[f"api {kind}"]
-        print(f"  {kind}: p95 ratio {_percentile(page, .95) / _percentile(json, .95):.2f}, "
-              f"p50 ratio {_percentile(page, .5) / _percentile(json, .5):.2f}")
+        print(f"  {kind}: p95 ratio {percentile(page, .95) / percentile(json, .95):.2f}, "
+              f"p50 ratio {percentile(page, .5) / percentile(json, .5):.2f}")
 
 
 if __name__ == "__main__":

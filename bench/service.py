@@ -26,12 +26,13 @@ import time
 
 import orjson
 import psycopg
-from _stack import CPRS, free_port, service_stack, wait_for_port  # puts the project on sys.path
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from _stack import (  # puts the project on sys.path
+    CPRS,
+    free_port,
+    percentile,
+    service_stack,
+    wait_for_port,
+)
 
 
 async def _submit_all(host: str, port: int, authorization: str,
@@ -134,7 +135,7 @@ def main() -> None:
           f"{args.worker_nice}, demo profile (machine: {os.cpu_count()} cores)")
     print(f"intake:      {n / intake_seconds:8.1f} requests/s   "
           f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
-          f"p99 {_percentile(latencies, 0.99) * 1000:6.1f} ms")
+          f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms")
     print(f"completion:  {n / done_seconds:8.1f} packages/s   "
           f"(all {n:,} ended {done_seconds:.1f} s after the first request)")
     lost = n - states.get("ready", 0)

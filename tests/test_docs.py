@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from pathlib import Path
 
@@ -103,30 +104,19 @@ def _page_route(path: str) -> str:
     return re.sub(r"{\w+_id}", "{id}", path).replace("{name:path}", "{file}")
 
 
-def test_every_page_is_documented() -> None:
-    from exporter.web.portal import ROUTERS
-
-    doc = _doc("docs/pages.md")
+@pytest.mark.parametrize(("package", "doc_path", "least"),
+                         [("portal", "docs/pages.md", 30), ("console", "docs/console.md", 20)])
+def test_every_page_is_documented(package: str, doc_path: str, least: int) -> None:
+    """Every route of the citizen's pages and of the console, in its document."""
+    routers = importlib.import_module(f"exporter.web.{package}").ROUTERS
+    doc = _doc(doc_path)
     routes = [f"{method} {_page_route(route.path)}"
-              for router in ROUTERS for route in router.routes
+              for router in routers for route in router.routes
               for method in sorted(getattr(route, "methods", ()))]
-    assert len(routes) > 30
+    assert len(routes) > least
     missing = [r for r in routes if f"`{r}`" not in doc]
-    assert missing == [], f"pages missing from docs/pages.md: {missing}"
-    assert "docs/pages.md" in _doc("README.md")
-
-
-def test_every_console_page_is_documented() -> None:
-    from exporter.web.console import ROUTERS
-
-    doc = _doc("docs/console.md")
-    routes = [f"{method} {_page_route(route.path)}"
-              for router in ROUTERS for route in router.routes
-              for method in sorted(getattr(route, "methods", ()))]
-    assert len(routes) > 20
-    missing = [r for r in routes if f"`{r}`" not in doc]
-    assert missing == [], f"console pages missing from docs/console.md: {missing}"
-    assert "docs/console.md" in _doc("README.md")
+    assert missing == [], f"pages missing from {doc_path}: {missing}"
+    assert doc_path in _doc("README.md")
 
 
 def test_every_login_refusal_is_documented_and_worded_in_both_languages() -> None:
