@@ -23,6 +23,7 @@ __all__ = [
     "ContextDep",
     "PrincipalDep",
     "RepresentativeDep",
+    "UnitCaseworkerDep",
 ]
 
 _bearer = HTTPBearer(auto_error=False)
@@ -106,17 +107,19 @@ _caseworker = _role(Role.CASEWORKER, Role.DPO, Role.ADMIN,
                     refusal="this endpoint is for caseworkers")
 
 
-async def _caseworker_in_units(request: Request, principal: PrincipalDep) -> Principal:
-    """A caseworker; one limited to units reaches only the flags (filtered to their
-    units): requests, deliveries and contributions are the whole municipality's."""
+async def _caseworker_for_every_unit(principal: PrincipalDep) -> Principal:
+    """A caseworker for the whole municipality: requests, deliveries and contributions
+    cover a citizen's data across units, so one limited to units is refused."""
     principal = await _caseworker(principal)
-    if principal.units is not None and not request.url.path.startswith(
-            "/v1/caseworker/flags"):
+    if principal.units is not None:
         raise Problem(403, "a caseworker limited to units handles only their units' flags")
     return principal
 
 
-CaseworkerDep = Annotated[Principal, Depends(_caseworker_in_units)]
+CaseworkerDep = Annotated[Principal, Depends(_caseworker_for_every_unit)]
+UnitCaseworkerDep = Annotated[Principal, Depends(_caseworker)]
+"""A caseworker who may be limited to units: the route itself keeps to them (the flag
+routes, through :func:`exporter.flags.in_units`)."""
 AdminDep = Annotated[Principal, Depends(_role(
     Role.ADMIN, Role.DPO, refusal="this endpoint is for administrators"))]
 RepresentativeDep = Annotated[Principal, Depends(_role(

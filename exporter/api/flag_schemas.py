@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from exporter.cpr import Cpr
 from exporter.db.models import Contribution, Evidence, Flag
 from exporter.flags import COMPLAINT, OPEN, FlagState, NoticeView
+from exporter.flags.records import for_staff
 
 __all__ = [
     "ContributionCreate",
@@ -136,7 +137,7 @@ def flag_public(flag: Flag, notices: list[NoticeView]) -> FlagPublic:
 
 def flag_caseworker(flag: Flag, notices: list[NoticeView]) -> FlagCaseworker:
     return FlagCaseworker(**_flag_fields(flag, notices), subject=Cpr(flag.subject_cpr).masked,
-                          record=flag.record, assigned_to=flag.assigned_to,
+                          record=for_staff(flag.record), assigned_to=flag.assigned_to,
                           created_by_role=flag.created_by_role)
 
 

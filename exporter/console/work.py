@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from exporter.cpr import Cpr
 from exporter.db.models import Flag, Request, SourceTask
 from exporter.flags.states import OPEN
 from exporter.service.context import ServiceContext
@@ -95,10 +96,6 @@ def parse_cursor(text: str | None) -> tuple[date, str] | None:
         return date.fromisoformat(match.group(1)), match.group(2)
     except ValueError:
         return None
-
-
-def _masked(cpr: str) -> str:
-    return f"{cpr[:6]}-xxxx"
 
 
 def _due(model: type[Request] | type[Flag]) -> ColumnElement[Any]:
@@ -210,10 +207,10 @@ def work_queue(context: ServiceContext, *, units: Sequence[str] | None, today: d
         waiting = _waiting(session, [r.id for r in request_rows])
         counts = _counts(session, requests, flags, today)
     items = [WorkItem("request", r.id, r.due, r.state, r.received_at,
-                      _masked(r.subject_cpr), None,
+                      Cpr(r.subject_cpr).masked, None,
                       ", ".join(r.datasets) if r.datasets else "", r.id in waiting)
              for r in request_rows]
-    items += [WorkItem("flag", f.id, f.due, f.state, f.received_at, _masked(f.subject_cpr),
+    items += [WorkItem("flag", f.id, f.due, f.state, f.received_at, Cpr(f.subject_cpr).masked,
                        f.unit, f.dataset_id) for f in flag_rows]
     merged = list(heapq.merge(
         [i for i in items if i.kind == "request"], [i for i in items if i.kind == "flag"],

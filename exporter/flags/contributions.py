@@ -9,6 +9,7 @@ it then leaves later packages.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from exporter.service.audit import Actor
 from exporter.service.context import ServiceContext
 from exporter.service.overview_keys import forget_overview
 from exporter.service.requests import Conflict, NotFound
-from formats.records import RECORD_ID_PREFIX
 
 __all__ = [
     "KINDS",
@@ -44,6 +44,9 @@ __all__ = [
 KINDS = ("statement", "correction", "document")
 """A statement of the citizen's own, a correction of their own account, a document."""
 _MAX_TEXT = 8000
+_RECORD_ID = re.compile(r"urn:egnedata:[0-9]{4}:[a-z0-9-]+:[a-z-]+:[A-Za-z0-9._~%-]{1,200}")
+"""A record's ``@id``, as the record types' ``recordRef`` has it (``common.schema.json``):
+an ``about`` the package could not carry is refused here, not dropped later."""
 
 
 class InvalidContribution(EgneDataError, ValueError):
@@ -59,17 +62,22 @@ class ContributionSpec:
     """The ``@id`` of the case or record it is about, if any."""
 
 
+def _clean(value: str) -> str:
+    """Text as kept: as written, but for a NUL, which PostgreSQL refuses (the rest is
+    made inert where it is shown)."""
+    return value.replace("\x00", "").strip()
+
+
 def _check(spec: ContributionSpec) -> tuple[str, str, str | None]:
     if spec.kind not in KINDS:
         raise InvalidContribution(f"a contribution is one of {', '.join(KINDS)}")
-    title, text = spec.title.strip(), spec.text.strip()
+    title, text = _clean(spec.title), _clean(spec.text)
     if not 3 <= len(title) <= 200:
         raise InvalidContribution("a title is 3 to 200 characters")
     if not 3 <= len(text) <= _MAX_TEXT:
         raise InvalidContribution(f"the text is 3 to {_MAX_TEXT} characters")
     about = (spec.about or "").strip() or None
-    if about is not None and (not about.startswith(RECORD_ID_PREFIX) or len(about) > 500
-                              or any(c.isspace() for c in about)):
+    if about is not None and not _RECORD_ID.fullmatch(about):
         raise InvalidContribution("'about' is the @id of one of your records")
     return title, text, about
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,9 @@ class FlagSpec:
 
 def _text(value: str | None, what: str, *, required: bool, minimum: int = MIN_TEXT
           ) -> str | None:
-    text = (value or "").strip()
+    # A NUL cannot be stored (PostgreSQL refuses it); the rest is kept as written and
+    # made inert where it is shown.
+    text = (value or "").replace("\x00", "").strip()
     if not text and not required:
         return None
     if not minimum <= len(text) <= MAX_TEXT:
@@ -273,7 +275,8 @@ def flag_queue(context: ServiceContext, *, states: Sequence[str] | None = None,
         query = query.where(Flag.unit.in_(units))
     with context.sessions() as session:
         return session.scalars(
-            query.order_by(Flag.deadline, Flag.received_at).limit(limit).offset(offset)).all()
+            query.order_by(func.coalesce(Flag.extended_deadline, Flag.deadline), Flag.id)
+            .limit(limit).offset(offset)).all()
 
 
 def in_units(flag: Flag, units: Sequence[str] | None) -> Flag:

@@ -58,6 +58,8 @@ __all__ = ["NOTICE_TYPE", "NoticeView", "enqueue_notice", "flag_notices", "plan_
 
 log = logging.getLogger(__name__)
 D = DeliveryState
+_REACHING = (D.DELIVERED.value, D.PENDING.value, D.SENDING.value, D.RETRY_WAIT.value)
+"""Deliveries that reached the service or may still: a correction is owed to each."""
 
 NOTICE_LEASE = Leased(CorrectionNotice, CorrectionNotice.attempt, CorrectionNotice.lease_until,
                       running=CorrectionNotice.state == D.SENDING.value,
@@ -112,18 +114,19 @@ def record_recipients(context: ServiceContext, flag: Flag) -> list[str]:
             select(Delivery, ExternalService.name)
             .join(ExternalService, ExternalService.id == Delivery.service_id)
             .where(Delivery.subject_cpr == flag.subject_cpr,
-                   Delivery.state == D.DELIVERED.value)).all()
+                   Delivery.state.in_(_REACHING))).all()
         return sorted({name for delivery, name in rows
                        if _received(context, session, delivery, flag)})
 
 
 def plan_notices(session: Session, context: ServiceContext, flag: Flag,
                  now: datetime) -> list[CorrectionNotice]:
-    """A pending notice (in the caller's transaction) for every delivered package of the
-    flag's citizen that held the record."""
+    """A pending notice (in the caller's transaction) for every package of the flag's
+    citizen that held the record and was delivered, or is still on its way (its notice
+    waits until it arrives, and ends if it never does)."""
     deliveries = session.scalars(select(Delivery).where(
         Delivery.subject_cpr == flag.subject_cpr,
-        Delivery.state == D.DELIVERED.value)).all()
+        Delivery.state.in_(_REACHING))).all()
     notices = []
     for delivery in deliveries:
         if not _received(context, session, delivery, flag):
@@ -173,8 +176,11 @@ def send_notice(context: ServiceContext, notice_id: str, attempt: int) -> None:
     now = datetime.now(UTC)
     settings = context.settings
     with context.sessions.begin() as session:
-        notice = NOTICE_LEASE.claim(session, notice_id, attempt, now=now,
-                                    seconds=settings.lease_seconds, state=D.SENDING.value)
+        # One request is sent under the lease: it must outlast the send's own time
+        # limit, or the reconciler would start the next attempt while this one waits.
+        notice = NOTICE_LEASE.claim(
+            session, notice_id, attempt, now=now, state=D.SENDING.value,
+            seconds=settings.lease_seconds + settings.delivery_timeout_seconds)
         if notice is None:
             return
         if attempt > settings.delivery_max_attempts:
@@ -187,8 +193,16 @@ def send_notice(context: ServiceContext, notice_id: str, attempt: int) -> None:
             return
         flag = session.get_one(Flag, notice.flag_id)
         delivery = session.get_one(Delivery, notice.delivery_id)
-        outgoing = _outgoing(context, notice, flag, delivery, service)
+        if delivery.state in (D.DEAD_LETTER.value, D.CANCELLED.value):
+            _end(session, notice, D.CANCELLED, "the package never reached the service", now)
+            return
+        waiting = delivery.state != D.DELIVERED.value
+        outgoing = None if waiting else _outgoing(context, notice, flag, delivery, service)
         target = TARGETS[service.target]
+    if outgoing is None:  # the package is still on its way: tell once it has arrived
+        _finish(context, notice_id, attempt, Outcome(
+            "retry", error="the package has not reached the service yet"))
+        return
     try:
         outcome = target.send(outgoing)
     except EgneDataError as exc:

@@ -16,6 +16,7 @@ from exporter.flags.flags import disputed_records, list_flags
 from exporter.flags.states import FlagState
 from exporter.profile import SourceSettings
 from exporter.service.context import ServiceContext
+from formats.text import shorten
 
 __all__ = ["FLAG_STATE_LABELS", "flag_states", "own_records", "with_own_records"]
 
@@ -28,12 +29,15 @@ FLAG_STATE_LABELS = {
     FlagState.WITHDRAWN.value: "Trukket tilbage",
 }
 """The package's (Danish) words for a flag's state, as the record types name them."""
+_LONG_TEXT = 20_000
 _KIND_LABELS = {"statement": "Udtalelse", "correction": "Rettelse", "document": "Dokument"}
 
 
 def _flag(flag: Flag) -> dict[str, Any]:
-    wrong = "\n\n".join(s.wrong for s in flag.statements)
-    right = "\n\n".join(s.right for s in flag.statements if s.right)
+    # Every statement in one text, within the record type's longText (20,000): a flag
+    # with many long statements is cut, not dropped from the package.
+    wrong = shorten("\n\n".join(s.wrong for s in flag.statements), _LONG_TEXT)
+    right = shorten("\n\n".join(s.right for s in flag.statements if s.right), _LONG_TEXT)
     record: dict[str, Any] = {
         "id": flag.id, "record": flag.record_id, "field": flag.field, "statement": wrong,
         "proposal": right or None, "state": FLAG_STATE_LABELS[flag.state],

@@ -24,7 +24,7 @@ from exporter.service.context import ServiceContext
 from exporter.service.requests import NotFound, get_request
 from formats.records import RECORD_ID_PREFIX, record_types
 
-__all__ = ["FoundRecord", "find_record", "package_has_record", "record_datasets",
+__all__ = ["FoundRecord", "find_record", "for_staff", "package_has_record", "record_datasets",
            "responsible_unit"]
 
 _MAX_LINE = 1 << 20
@@ -116,3 +116,13 @@ def responsible_unit(record: Mapping[str, Any]) -> str | None:
     if not isinstance(unit, str) or not unit:
         return None
     return unquote(unit.rsplit(":", 1)[-1])[:100] or None
+
+
+def for_staff(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as a caseworker sees it: a CPR number in it masked (``DDMMYY-xxxx``);
+    only opening the citizen's request shows it in full."""
+    shown = dict(record)
+    value = shown.get("cprNumber")
+    if isinstance(value, str):
+        shown["cprNumber"] = f"{value[:6]}-xxxx"
+    return shown

@@ -33,7 +33,6 @@ from exporter.login.sessions import (
     create_staff_session,
     end_session,
     new_token,
-    purge_expired,
     token_hash,
 )
 from exporter.service import audit
@@ -89,7 +88,6 @@ class LoggedIn:
 def begin_login(context: ServiceContext, client: OpenIdClient, *, next_path: str | None,
                 language: str, now: datetime, audience: str = "citizen") -> tuple[str, str]:
     """The provider URL to send the browser to, and the browser token for the cookie."""
-    purge_expired(context, now)
     request = client.begin(redirect_uri(context, audience), language=language)
     browser = new_token()
     default = "/konsol" if audience == "staff" else "/mine-data"

@@ -21,7 +21,6 @@ from sqlalchemy import delete, select, update
 from exporter.db.models import WebSession
 from exporter.login.claims import Identity, StaffIdentity
 from exporter.service.context import ServiceContext
-from exporter.service.reconcile import forget_expired
 from exporter.settings import Settings
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "end_session",
     "load_session",
     "new_token",
-    "purge_expired",
     "set_acting",
     "set_language",
     "token_hash",
@@ -198,8 +196,3 @@ def count_post(context: ServiceContext, session_id: str, limit: int, now: dateti
             return True
         row.posts += 1
         return row.posts <= limit
-
-
-def purge_expired(context: ServiceContext, now: datetime) -> int:
-    """Delete sessions and logins whose time is up (the reconciler does it too)."""
-    return forget_expired(context, now)

@@ -4,7 +4,7 @@
 - :data:`CitizenDep`: a logged-in citizen, and whom they act for (themselves, or a
   citizen who gave them a mandate); without a session the browser is sent to log in;
 - :data:`FormDep`: a posted form whose CSRF token matches the session's, counted
-  against the session's limit of forms per minute.
+  against the session's limit of forms per minute (a body that is no form: 400).
 
 A refused CSRF token or too many forms is a clear page and an audit event.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from exporter.db.models import Mandate
 from exporter.db.models import Request as RequestRow
+from exporter.deadlines import danish_date
 from exporter.delivery.deliveries import request_datasets
 from exporter.delivery.mandates import authorise, representative_actor, valid_mandates
 from exporter.login.sessions import (
@@ -43,6 +44,7 @@ from exporter.web.render import LANGUAGES, render
 
 __all__ = [
     "Acting",
+    "BadForm",
     "CitizenDep",
     "CitizenPage",
     "CsrfRefused",
@@ -72,6 +74,10 @@ class LoginNeeded(Exception):
 
 class CsrfRefused(Exception):
     """A form without the session's CSRF token."""
+
+
+class BadForm(Exception):
+    """A posted body that is no form we take (malformed, too many fields or files)."""
 
 
 class TooManyForms(Exception):
@@ -120,6 +126,11 @@ class Page:
             "seconds_left": self.seconds_left,
             "idle_minutes": self.context.settings.session_idle_minutes,
         }
+
+    @property
+    def today(self) -> date:
+        """Today in Denmark (the date a page says is today, and deadlines count in)."""
+        return danish_date(self.now)
 
     @property
     def seconds_left(self) -> int | None:
@@ -214,6 +225,18 @@ class CitizenPage(Page):
         """Whether the citizen acted for may be shown ``dataset_id``."""
         return self.acting.datasets is None or dataset_id in self.acting.datasets
 
+    def covers_request(self, row: RequestRow) -> bool:
+        """Whether every dataset of the request may be shown (lists leave out the rest)."""
+        return self.acting.datasets is None or all(
+            self.covered(d) for d in request_datasets(self.context, row))
+
+    def covers_type(self, record_type: str) -> bool:
+        """Whether some dataset of ``record_type`` (the citizen's own ``Flag`` and
+        ``Contribution`` records) may be shown."""
+        return self.acting.datasets is None or any(
+            self.covered(d.id) for s in self.context.profile.sources for d in s.datasets
+            if d.record_type == record_type)
+
 
 def _acting(context: ServiceContext, session: SessionView, now: datetime) -> Acting:
     own_cpr = session.cpr
@@ -258,8 +281,8 @@ async def checked(request: Request, page: Page, *, files: int) -> Form:
     assert session is not None
     try:
         form: FormData = await request.form(max_files=files, max_fields=200)
-    except Exception:  # a malformed body is no form: refused like a missing token
-        form = FormData()
+    except Exception:  # a malformed body, too many fields or files: a 400 page
+        raise BadForm from None
     token = form.get("csrf")
     if not isinstance(token, str) or not hmac.compare_digest(
             token.encode("utf-8", "replace"), session.csrf_token.encode()):

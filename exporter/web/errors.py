@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exporter.login.errors import LoginRefused
 from exporter.web.console.deps import StaffPage, StaffRefused, staff_page
-from exporter.web.deps import CsrfRefused, LoginNeeded, Page, TooManyForms, page
+from exporter.web.deps import BadForm, CsrfRefused, LoginNeeded, Page, TooManyForms, page
 from exporter.web.portal.login import clear_cookie
 from exporter.web.render import LANGUAGES
 
@@ -84,6 +84,8 @@ def _sync_page_error(request: Request, status: int, exc: Exception) -> Response:
         return _render(request, 403, "csrf")
     if isinstance(exc, TooManyForms):
         return _render(request, 429, "too_many")
+    if isinstance(exc, BadForm):
+        return _render(request, 400, "bad_request")
     if isinstance(exc, StaffRefused):
         return _render(request, 403, "role")
     return _render(request, status, _kind(status))
@@ -98,7 +100,7 @@ def install(app: FastAPI) -> None:
     """Handlers for the errors only pages raise (the others come through
     :func:`exporter.api.problems.install` with :func:`page_error`)."""
     for error_class, status in ((LoginNeeded, 303), (LoginRefused, 403), (CsrfRefused, 403),
-                                (TooManyForms, 429), (StaffRefused, 403)):
+                                (TooManyForms, 429), (StaffRefused, 403), (BadForm, 400)):
         def handler(request: Request, exc: Exception, status: int = status) -> Response:
             return _sync_page_error(request, status, exc)
         app.add_exception_handler(error_class, handler)

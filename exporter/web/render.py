@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from exporter.cpr import Cpr
 from formats.text import clean_text, shorten
 
 __all__ = ["LANGUAGES", "TIMEZONE", "format_date", "format_datetime", "render", "static_url",
@@ -87,6 +88,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["show"] = _show
+    env.filters["masked_cpr"] = lambda digits: Cpr(str(digits)).masked
     env.globals["static"] = static_url
     return env
 

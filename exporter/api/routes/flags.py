@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from exporter.api.auth import Principal
-from exporter.api.deps import CaseworkerDep, CitizenDep, ContextDep
+from exporter.api.deps import CaseworkerDep, CitizenDep, ContextDep, UnitCaseworkerDep
 from exporter.api.flag_schemas import (
     ContributionCreate,
     ContributionPublic,
@@ -206,7 +206,7 @@ def _visible(context: ServiceContext, principal: Principal, flag_id: str) -> str
 
 @router.get("/caseworker/flags", response_model=list[FlagCaseworker], tags=["caseworker"])
 def queue(
-    _principal: CaseworkerDep, context: ContextDep,
+    _principal: UnitCaseworkerDep, context: ContextDep,
     state: Annotated[list[FlagState] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -218,13 +218,17 @@ def queue(
 
 
 @router.get("/caseworker/flags/{flag_id}", response_model=FlagCaseworker, tags=["caseworker"])
-def read_any(flag_id: str, principal: CaseworkerDep, context: ContextDep) -> FlagCaseworker:
-    return _caseworker_view(context, _visible(context, principal, flag_id))
+def read_any(flag_id: str, principal: UnitCaseworkerDep, context: ContextDep) -> FlagCaseworker:
+    flag_id = _visible(context, principal, flag_id)
+    with context.sessions.begin() as session:
+        audit.record(session, _staff(principal.subject, principal.role.value), "flag.viewed",
+                     detail={"flag": flag_id})
+    return _caseworker_view(context, flag_id)
 
 
 @router.post("/caseworker/flags/{flag_id}/take", response_model=FlagCaseworker,
              tags=["caseworker"])
-def take(flag_id: str, principal: CaseworkerDep, context: ContextDep) -> FlagCaseworker:
+def take(flag_id: str, principal: UnitCaseworkerDep, context: ContextDep) -> FlagCaseworker:
     flag_id = _visible(context, principal, flag_id)
     take_flag(context, _staff(principal.subject, principal.role.value), flag_id)
     return _caseworker_view(context, flag_id)
@@ -232,7 +236,7 @@ def take(flag_id: str, principal: CaseworkerDep, context: ContextDep) -> FlagCas
 
 @router.post("/caseworker/flags/{flag_id}/decide", response_model=FlagCaseworker,
              tags=["caseworker"])
-def decide(flag_id: str, body: FlagDecision, principal: CaseworkerDep,
+def decide(flag_id: str, body: FlagDecision, principal: UnitCaseworkerDep,
            context: ContextDep) -> FlagCaseworker:
     """Corrected (the source was changed; services that received the record are told),
     annotated (the record stands, with the citizen's statement), or rejected."""
@@ -244,7 +248,7 @@ def decide(flag_id: str, body: FlagDecision, principal: CaseworkerDep,
 
 @router.post("/caseworker/flags/{flag_id}/extend", response_model=FlagCaseworker,
              tags=["caseworker"])
-def extend(flag_id: str, body: FlagExtension, principal: CaseworkerDep,
+def extend(flag_id: str, body: FlagExtension, principal: UnitCaseworkerDep,
            context: ContextDep) -> FlagCaseworker:
     flag_id = _visible(context, principal, flag_id)
     extend_flag(context, _staff(principal.subject, principal.role.value), flag_id,
@@ -254,7 +258,7 @@ def extend(flag_id: str, body: FlagExtension, principal: CaseworkerDep,
 
 @router.get("/caseworker/flags/{flag_id}/evidence/{evidence_id}",
             response_class=StreamingResponse, tags=["caseworker"])
-def read_evidence_any(flag_id: str, evidence_id: str, principal: CaseworkerDep,
+def read_evidence_any(flag_id: str, evidence_id: str, principal: UnitCaseworkerDep,
                       context: ContextDep) -> StreamingResponse:
     """A file the citizen gave as evidence (audited)."""
     row = _flag_evidence(context, _visible(context, principal, flag_id), evidence_id)

@@ -21,20 +21,14 @@ from exporter.web.console.flags import send_evidence
 router = APIRouter(tags=["pages"])
 
 
-def _require(page: StaffPage) -> None:
-    page.require("caseworker")
-    if page.units is not None:
-        page.require("dpo")
-
-
 def _contribution(page: StaffPage, contribution_id: str) -> Contribution:
-    _require(page)
+    page.require_every_unit()
     return get_contribution(page.context, contribution_id[:36])
 
 
 @router.get("/konsol/bidrag", response_class=HTMLResponse)
 def contributions(page: StaffDep) -> HTMLResponse:
-    _require(page)
+    page.require_every_unit()
     return page.render("console/contributions.html.j2",
                        rows=unseen_contributions(page.context))
 

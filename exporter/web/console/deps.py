@@ -92,10 +92,20 @@ class StaffPage(Page):
     def require(self, role: str) -> None:
         """Go on only if the employee holds ``role``; else :class:`StaffRefused`, audited."""
         if not self.has(role):
-            with self.context.sessions.begin() as db:
-                audit.record(db, Actor(self.employee.subject, "staff"), "staff.refused",
-                             detail={"needs": role, "path": self.request.url.path[:200]})
-            raise StaffRefused
+            self._refuse(role)
+
+    def require_every_unit(self) -> None:
+        """A caseworker for the whole municipality: requests and contributions cover a
+        citizen's data across units, so one limited to units is refused (audited)."""
+        self.require("caseworker")
+        if self.units is not None:
+            self._refuse("every unit")
+
+    def _refuse(self, needs: str) -> None:
+        with self.context.sessions.begin() as db:
+            audit.record(db, Actor(self.employee.subject, "staff"), "staff.refused",
+                         detail={"needs": needs, "path": self.request.url.path[:200]})
+        raise StaffRefused
 
     def values(self) -> dict[str, Any]:
         values = super().values()

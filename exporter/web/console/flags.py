@@ -20,8 +20,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from exporter.api.routes.flags import evidence_response
+from exporter.cpr import Cpr
 from exporter.db.models import Evidence, Flag
-from exporter.deadlines import danish_date
 from exporter.flags import (
     COMPLAINT,
     DECISIONS,
@@ -32,9 +32,11 @@ from exporter.flags import (
     extend_flag,
     flag_notices,
     get_flag,
+    in_units,
     record_recipients,
     take_flag,
 )
+from exporter.flags.records import for_staff
 from exporter.service import audit
 from exporter.service.requests import NotFound
 from exporter.web.console.deps import (
@@ -53,10 +55,7 @@ OUTCOMES = tuple(sorted(s.value for s in DECISIONS))
 
 def _flag(page: StaffPage, flag_id: str) -> Flag:
     page.require("caseworker")
-    row = get_flag(page.context, flag_id[:36])
-    if page.units is not None and row.unit not in page.units:
-        raise NotFound("no such flag")
-    return row
+    return in_units(get_flag(page.context, flag_id[:36]), page.units)
 
 
 def _show(page: StaffPage, row: Flag, *, status: int = 200,
@@ -67,10 +66,11 @@ def _show(page: StaffPage, row: Flag, *, status: int = 200,
     type_name = row.record.get("type")
     return page.render(
         "console/flag.html.j2", status=status, f=row,
-        masked=f"{row.subject_cpr[:6]}-xxxx", fields=shown_fields(row.record, type_name),
+        masked=Cpr(row.subject_cpr).masked,
+        fields=shown_fields(for_staff(row.record), type_name),
         recipients=record_recipients(page.context, row),
         notices=flag_notices(page.context, row.id), open=FlagState(row.state) in OPEN,
-        overdue=row.effective_deadline < danish_date(page.now), outcomes=OUTCOMES,
+        overdue=row.effective_deadline < page.today, outcomes=OUTCOMES,
         complaint=COMPLAINT, errors=errors or {}, values=values or {}, preview=preview)
 
 

@@ -16,7 +16,6 @@ from exporter.console.work import (
     parse_cursor,
     work_queue,
 )
-from exporter.deadlines import danish_date
 from exporter.flags import unseen_count
 from exporter.web.console.deps import StaffDep
 
@@ -39,7 +38,7 @@ def queue(page: StaffDep, type: str = "", state: str = "", enhed: str = "",
         return page.redirect("/konsol/revision" if page.has("auditor") else "/konsol/statistik")
     wanted = QueueFilter(type if type in KINDS else None,
                          state if state in STATES else None, _unit(enhed))
-    today = danish_date(page.now)
+    today = page.today
     result = work_queue(page.context, units=page.units, today=today, wanted=wanted,
                         after=parse_cursor(efter))
     filters = [(k, v) for k, v in (("type", wanted.kind), ("state", wanted.state),

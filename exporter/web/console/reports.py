@@ -12,7 +12,6 @@ console), and the audit log (the data-protection officer and auditors).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -20,7 +19,6 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from exporter.console.auditlog import AuditQuery, export_period, search_audit
 from exporter.console.quality import MAX_DAYS, data_quality
 from exporter.console.stats import statistics_for
-from exporter.deadlines import danish_date
 from exporter.ids import is_id
 from exporter.pipeline.collect import GAP_REASONS
 from exporter.service import audit
@@ -30,17 +28,22 @@ from exporter.web.console.deps import StaffDep, StaffFormDep, StaffPage
 router = APIRouter(tags=["pages"])
 
 
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _day(value: str) -> date | None:
+    """A date from a query, if it is one within the years the service can hold."""
     try:
-        return date.fromisoformat(value) if len(value) == 10 else None
+        day = date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
         return None
+    return day if day is not None and _EARLIEST <= day <= _LATEST else None
 
 
 def _period(page: StaffPage, first: str, last: str, default_days: int
             ) -> tuple[date, date, list[str]]:
     """The period asked for, within bounds, and what was wrong with it (error keys)."""
-    today = danish_date(page.now)
+    today = page.today
     start, end, errors = _day(first), _day(last), []
     if first and start is None:
         errors.append("from")
@@ -79,27 +82,41 @@ def _id_or_none(value: str) -> str | None:
     return value if is_id(value) else None
 
 
-@router.get("/konsol/revision", response_class=HTMLResponse)
-def audit_log(page: StaffDep, anmodning: str = "", indsigelse: str = "", samtykke: str = "",
-              tjeneste: str = "", aktoer: str = "", handling: str = "", fra: str = "",
-              til: str = "", foer: str = "") -> HTMLResponse:
-    page.require("auditor")
+_FILTERS = {"anmodning": 36, "indsigelse": 36, "samtykke": 36, "tjeneste": 36,
+            "aktoer": 200, "handling": 60, "fra": 10, "til": 10}
+
+
+def _audit_page(page: StaffPage, values: dict[str, str], before: str, *,
+                status: int = 200, **extra: object) -> HTMLResponse:
     query = AuditQuery(
-        request_id=_id_or_none(anmodning), flag_id=_id_or_none(indsigelse),
-        consent_id=_id_or_none(samtykke), service_id=_id_or_none(tjeneste),
-        actor=aktoer.strip()[:200] or None,
-        action=handling if handling in ACTIONS else None,
-        first=_day(fra), last=_day(til))
-    before = int(foer) if foer.isdigit() and len(foer) < 19 else None
-    events, more = search_audit(page.context, query, before=before)
-    values = {"anmodning": anmodning[:36], "indsigelse": indsigelse[:36],
-              "samtykke": samtykke[:36], "tjeneste": tjeneste[:36], "aktoer": aktoer[:200],
-              "handling": handling[:60], "fra": fra[:10], "til": til[:10]}
-    older = urlencode([*((k, v) for k, v in values.items() if v), ("foer", str(more))]) \
-        if more is not None else ""
-    return page.render("console/audit.html.j2", events=events, values=values,
-                       actions=sorted(ACTIONS), check=None,
-                       older_url=f"/konsol/revision?{older}" if older else "")
+        request_id=_id_or_none(values.get("anmodning", "")),
+        flag_id=_id_or_none(values.get("indsigelse", "")),
+        consent_id=_id_or_none(values.get("samtykke", "")),
+        service_id=_id_or_none(values.get("tjeneste", "")),
+        actor=values.get("aktoer", "").strip() or None,
+        action=values.get("handling") if values.get("handling") in ACTIONS else None,
+        first=_day(values.get("fra", "")), last=_day(values.get("til", "")))
+    events, more = search_audit(page.context, query,
+                                before=int(before) if before.isdigit() and len(before) < 19
+                                else None)
+    return page.render("console/audit.html.j2", status=status, events=events,
+                       values=values, actions=sorted(ACTIONS), more=more,
+                       **{"check": None, "export_errors": [], **extra})
+
+
+@router.get("/konsol/revision", response_class=HTMLResponse)
+def audit_log(page: StaffDep, foer: str = "") -> HTMLResponse:
+    """The newest events; the search is a form posted to the same address, so what is
+    searched for (a citizen's CPR number, say) never goes into a URL."""
+    page.require("auditor")
+    return _audit_page(page, {}, foer)
+
+
+@router.post("/konsol/revision", response_class=HTMLResponse)
+def search(page: StaffDep, form: StaffFormDep) -> HTMLResponse:
+    page.require("auditor")
+    values = {name: form.text(name, limit) for name, limit in _FILTERS.items()}
+    return _audit_page(page, {k: v for k, v in values.items() if v}, form.text("foer", 20))
 
 
 @router.post("/konsol/revision/tjek", response_class=HTMLResponse)
@@ -111,10 +128,7 @@ def check_chain(page: StaffDep, form: StaffFormDep) -> HTMLResponse:
     with page.context.sessions.begin() as db:
         audit.record(db, page.actor, "audit.verified", detail={
             "events": result.events, "ok": result.ok, "broken_at": result.broken_at})
-    events, more = search_audit(page.context, AuditQuery())
-    return page.render("console/audit.html.j2", events=events, values={},
-                       actions=sorted(ACTIONS), check=result,
-                       older_url=f"/konsol/revision?foer={more}" if more else "")
+    return _audit_page(page, {}, "", check=result)
 
 
 @router.get("/konsol/revision/eksport")
@@ -123,11 +137,8 @@ def export(page: StaffDep, fra: str = "", til: str = "") -> Response:
     page.require("auditor")
     first, last, errors = _period(page, fra, til, 30)
     if errors:
-        events, _ = search_audit(page.context, AuditQuery())
-        return page.render("console/audit.html.j2", status=400, events=events,
-                           values={"fra": fra[:10], "til": til[:10]},
-                           actions=sorted(ACTIONS), check=None, export_errors=errors,
-                           older_url="")
+        return _audit_page(page, {}, "", status=400, export_errors=errors,
+                           export_values={"fra": fra[:10], "til": til[:10]})
     result = export_period(page.context, first, last)
     with page.context.sessions.begin() as db:
         audit.record(db, page.actor, "audit.exported", detail={

@@ -24,7 +24,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from exporter.cpr import Cpr
 from exporter.db.models import Request as RequestRow
-from exporter.deadlines import danish_date
 from exporter.errors import InvalidCprError
 from exporter.ids import is_id
 from exporter.service import audit
@@ -52,9 +51,7 @@ CHANNELS = ("phone", "letter", "email", "desk")
 
 
 def _row(page: StaffPage, request_id: str) -> RequestRow:
-    page.require("caseworker")
-    if page.units is not None:
-        raise NotFound("no such request")  # a caseworker limited to units has none
+    page.require_every_unit()
     with page.context.sessions() as session:
         row = session.get(RequestRow, request_id) if is_id(request_id) else None
     if row is None:
@@ -67,22 +64,15 @@ def _show(page: StaffPage, row: RequestRow, *, status: int = 200,
           created: bool = False) -> HTMLResponse:
     with page.context.sessions.begin() as db:
         audit.record(db, page.actor, "request.viewed", request_id=row.id, detail={})
-    today = danish_date(page.now)
-    cpr = Cpr(row.subject_cpr)
+    today = page.today
     return page.render("console/request.html.j2", status=status, r=request_view(
-        row, page.context.profile, today), row=row, cpr=f"{cpr.digits[:6]}-{cpr.digits[6:]}",
+        row, page.context.profile, today), row=row, cpr=str(Cpr(row.subject_cpr)),
         errors=errors or {}, values=values or {}, created=created)
-
-
-def _may_register(page: StaffPage) -> None:
-    page.require("caseworker")
-    if page.units is not None:
-        page.require("dpo")  # registering a request is the whole municipality's work
 
 
 @router.get("/konsol/anmodninger/ny", response_class=HTMLResponse)
 def register_form(page: StaffDep) -> HTMLResponse:
-    _may_register(page)
+    page.require_every_unit()
     return _register_page(page, RegisterForm())
 
 
@@ -104,7 +94,7 @@ def _register_page(page: StaffPage, form: RegisterForm, *, status: int = 200) ->
 @router.post("/konsol/anmodninger")
 async def register(page: StaffDep, form: StaffFormDep) -> Response:
     """Register the request; the CPR number is checked (format and check rules)."""
-    await anyio.to_thread.run_sync(_may_register, page)
+    await anyio.to_thread.run_sync(page.require_every_unit)
     values = RegisterForm(form.text("cpr", 20), form.text("channel", 20),
                           form.text("note", 2000), form.texts("datasets"))
     cpr: Cpr | None = None

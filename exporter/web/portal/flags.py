@@ -163,8 +163,12 @@ async def flag(page: CitizenDep, form: FileFormDep) -> Response:
 def mine(page: CitizenDep) -> HTMLResponse:
     """My flags and my contributions."""
     page.acting.authorise(page.context, "request")
-    flags = list_flags(page.context, page.acting.cpr)
-    contributions = list_contributions(page.context, page.acting.cpr)
+    # A representative sees the flags on datasets the mandate covers, and the
+    # contributions if it covers the citizen's own.
+    flags = [f for f in list_flags(page.context, page.acting.cpr)
+             if page.covered(f.dataset_id)]
+    contributions = list_contributions(page.context, page.acting.cpr) \
+        if page.covers_type("Contribution") else []
     return page.render("portal/flags.html.j2", flags=flags, contributions=contributions,
                        labels=FLAG_STATE_LABELS, open_states=[s.value for s in OPEN])
 

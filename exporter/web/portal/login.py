@@ -6,7 +6,7 @@
   for (or "who are you acting for" if the citizen holds mandates);
 - ``POST /log-ud``: end the session here and at the provider;
 - ``POST /session/forny``: "stay logged in" when the idle warning shows;
-- ``GET /login/jwks.json``: the public key the provider checks client assertions with.
+- ``GET /login/jwks.json``: the public keys the providers check client assertions with.
 """
 
 from __future__ import annotations
@@ -153,11 +153,15 @@ def renew(page: CitizenDep, form: FormDep) -> Response:
 
 
 @router.get("/login/jwks.json")
-def client_jwks(page: PageDep) -> JSONResponse:
-    """The public half of the service's client key, for the provider's registration."""
-    settings = page.context.settings
-    if settings.login_client_key is None:
-        return JSONResponse({"keys": []})
-    return JSONResponse(public_jwks(load_client_key(settings.login_client_key)))
+def client_jwks(request: Request) -> JSONResponse:
+    """The public halves of the service's client keys (the citizens' login's and the
+    console's), for the providers' registrations. No session is looked up."""
+    settings = request.app.state.context.settings
+    keys: dict[str, Any] = {}
+    for path in (settings.login_client_key, settings.staff_login_client_key):
+        if path is not None:
+            for key in public_jwks(load_client_key(path))["keys"]:
+                keys.setdefault(key.get("kid", ""), key)
+    return JSONResponse({"keys": list(keys.values())})
 
 

@@ -67,7 +67,7 @@ class MandateForm:
 
     @property
     def masked(self) -> str:
-        return f"{self.cpr[:6]}-xxxx" if len(self.cpr) == 10 else ""
+        return Cpr(self.cpr).masked if len(self.cpr) == 10 else ""
 
 
 def _mandate_form(page: CitizenPage, form: Form) -> MandateForm:
@@ -92,7 +92,7 @@ def _mandate_form(page: CitizenPage, form: Form) -> MandateForm:
         values.errors["datasets"] = "datasets"
     try:
         until = date.fromisoformat(values.until)
-        if len(values.until) != 10 or until <= page.now.date() \
+        if len(values.until) != 10 or until <= page.today \
                 or until > (page.now + LONGEST).date():
             values.errors["until"] = "range"
     except ValueError:
@@ -159,7 +159,7 @@ def choose_send(page: CitizenDep, form: FormDep) -> Response:
         return page.redirect(target)
     for mandate in valid_mandates(page.context, page.me.cpr or "", page.now):
         if mandate.id == chosen:
-            name = mandate.subject_name or f"{mandate.subject_cpr[:6]}-xxxx"
+            name = mandate.subject_name or Cpr(mandate.subject_cpr).masked
             set_acting(page.context, page.me.id, mandate.subject_cpr, name)
             return page.redirect(target)
     held = valid_mandates(page.context, page.me.cpr or "", page.now)

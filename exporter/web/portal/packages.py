@@ -48,7 +48,7 @@ def _readable(page: CitizenPage, request_id: str) -> RequestRow:
 def _package_page(page: CitizenPage, request_id: str, *, status: int = 200,
                   error: str = "") -> HTMLResponse:
     row = _readable(page, request_id)
-    view = request_view(row, page.context.profile, page.now.date())
+    view = request_view(row, page.context.profile, page.today)
     return page.render("portal/package.html.j2", status=status, r=view, error=error,
                        min_passphrase=MIN_PASSPHRASE)
 

@@ -22,8 +22,6 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from exporter.cpr import Cpr
-from exporter.db.models import Request as RequestRow
-from exporter.delivery.deliveries import request_datasets
 from exporter.service.overview import get_overview
 from exporter.service.requests import (
     Scope,
@@ -52,13 +50,9 @@ def overview(page: CitizenDep) -> HTMLResponse:
     contacts = found.contacts if all(page.covered(c.id) for c in choices
                                      if c.record_type in ("Case", "OrganisationUnit")) else ()
     latest = [r for r in list_requests(page.context, page.acting.cpr, limit=3, related=False)
-              if _covered(page, r)]
+              if page.covers_request(r)]
     return page.render("portal/overview.html.j2", rows=rows, contacts=contacts,
                        made_at=found.made_at, latest=latest)
-
-
-def _covered(page: CitizenPage, row: RequestRow) -> bool:
-    return all(page.covered(d) for d in request_datasets(page.context, row))
 
 
 @dataclass
@@ -162,9 +156,9 @@ async def send_request(page: CitizenDep, form: FormDep) -> Response:
 def history(page: CitizenDep) -> HTMLResponse:
     """My requests and packages with their expiry dates; what others did for me."""
     page.acting.authorise(page.context, "request")
-    today = page.now.date()
+    today = page.today
     rows = [request_view(r, page.context.profile, today)
-            for r in list_requests(page.context, page.acting.cpr) if _covered(page, r)]
+            for r in list_requests(page.context, page.acting.cpr) if page.covers_request(r)]
     others = acted_for_me(page.context, page.acting.cpr) \
         if page.acting.representative is None else []
     return page.render("portal/history.html.j2", requests=rows, others=others)
@@ -174,7 +168,7 @@ def history(page: CitizenDep) -> HTMLResponse:
 def status(page: CitizenDep, request_id: str, ny: str = "") -> HTMLResponse:
     """A request's progress, source by source; its receipt just after sending."""
     row = page.readable_request(request_id)
-    view = request_view(row, page.context.profile, page.now.date())
+    view = request_view(row, page.context.profile, page.today)
     return page.render("portal/status.html.j2", r=view, receipt=ny == "1")
 
 
@@ -183,7 +177,7 @@ def status(page: CitizenDep, request_id: str, ny: str = "") -> HTMLResponse:
 def progress(page: CitizenDep, request_id: str) -> HTMLResponse:
     """The progress part of the status page alone, for its script to swap in."""
     row = page.readable_request(request_id)
-    view = request_view(row, page.context.profile, page.now.date())
+    view = request_view(row, page.context.profile, page.today)
     return page.render("portal/_progress.html.j2", r=view)
 
 

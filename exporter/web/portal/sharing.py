@@ -58,16 +58,20 @@ def sharing(page: CitizenDep, sendt: str = "") -> HTMLResponse:
     """Services I can share with, my consents, and what has been sent."""
     page.acting.authorise(page.context, "push")
     services = _services(page)
-    today = page.now.date()
+    today = page.today
     consents = [] if page.acting.representative else [
         consent_view(c, services[c.service_id].name if c.service_id in services else "",
                      page.context.profile, today)
         for c in list_consents(page.context, page.acting.cpr)]
+    # A representative sees only what the mandate's datasets cover.
+    covered = [r for r in list_requests(page.context, page.acting.cpr, limit=20)
+               if page.covers_request(r)]
+    shown = {r.id for r in covered}
     deliveries = [delivery_view(d, services[d.service_id].name if d.service_id in services
                                 else "")
-                  for d in list_deliveries(page.context, cpr_digits=page.acting.cpr)]
-    ready = [request_view(r, page.context.profile, today)
-             for r in list_requests(page.context, page.acting.cpr, limit=20)]
+                  for d in list_deliveries(page.context, cpr_digits=page.acting.cpr)
+                  if page.acting.datasets is None or d.request_id in shown]
+    ready = [request_view(r, page.context.profile, today) for r in covered]
     return page.render("portal/sharing.html.j2", services=list(services.values()),
                        consents=consents, deliveries=deliveries,
                        ready=[r for r in ready if r.ready], sent=sendt)
@@ -126,7 +130,7 @@ def check_consent(page: CitizenDep, form: FormDep, service_id: str) -> HTMLRespo
     template = "portal/consent_form.html.j2" if values.errors else "portal/consent_check.html.j2"
     return page.render(template, status=400 if values.errors else 200, service=service,
                        form=values, choices=choices,
-                       valid_until=values.valid_until(page.now.date()))
+                       valid_until=values.valid_until(page.today))
 
 
 @router.post("/del/{service_id}")
@@ -139,7 +143,7 @@ def give(page: CitizenDep, form: FormDep, service_id: str) -> Response:
                            form=values, choices=dataset_choices(page.context.profile))
     spec = ConsentSpec(service_id=service.id, purpose=values.purpose,
                        datasets=tuple(values.datasets),
-                       valid_until=values.valid_until(page.now.date()),
+                       valid_until=values.valid_until(page.today),
                        single_use=values.duration == "once")
     consent = give_consent(page.context, page.acting.actor, page.acting.cpr, spec)
     return page.redirect(f"/samtykker/{consent.id}?ny=1")
@@ -151,7 +155,7 @@ def consent(page: CitizenDep, consent_id: str, ny: str = "") -> HTMLResponse:
     _own(page)
     row = get_consent(page.context, page.acting.cpr, consent_id[:36])
     service = get_service(page.context, row.service_id)
-    today = page.now.date()
+    today = page.today
     view = consent_view(row, service.name, page.context.profile, today)
     ready = [request_view(r, page.context.profile, today)
              for r in list_requests(page.context, page.acting.cpr, limit=20)]

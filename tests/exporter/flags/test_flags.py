@@ -153,6 +153,17 @@ def test_hostile_text_is_kept_as_text(context: ServiceContext) -> None:
     hostile = '<script>alert(1)</script> =HYPERLINK("x") \u202eevil {"@context": 1}'
     flag, _ = raise_flag(context, CITIZEN, ANNA, FlagSpec(package_id, record["id"], hostile))
     assert get_flag(context, flag.id).statements[0].wrong == hostile
+    # A NUL (which PostgreSQL cannot store) is left out, not a 500.
+    raise_flag(context, CITIZEN, ANNA, FlagSpec(package_id, record["id"], "nul\x00 her",
+                                                "ret\x00"))
+    added = get_flag(context, flag.id).statements[-1]
+    assert (added.wrong, added.right) == ("nul her", "ret")
+    made = add_contribution(context, CITIZEN, ANNA, ContributionSpec(
+        "statement", "Titel\x00", "Tekst\x00 her", about=None))
+    assert (made.title, made.text) == ("Titel", "Tekst her")
+    with pytest.raises(InvalidContribution):  # an about the package could not carry
+        add_contribution(context, CITIZEN, ANNA, ContributionSpec(
+            "statement", "Titel", "Tekst", about="urn:egnedata:x" + "y" * 300))
 
 
 def test_the_lifecycle(context: ServiceContext) -> None:

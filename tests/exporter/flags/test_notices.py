@@ -135,3 +135,31 @@ def test_notices_survive_a_flushed_queue_and_a_dead_worker(
     reconcile(context)
     run_all(context, queue)
     assert len(list(directory.glob("*.correction.json"))) == 1
+
+
+def test_a_package_still_on_its_way_is_told_once_it_arrives(
+        make_context: Callable[..., ServiceContext], keyring: Keyring, tmp_path: Path) -> None:
+    context = make_context(manual=True, **FAST)
+    request_id, package_id = ready_package(context, CITIZEN.subject)
+    key, directory, server = _receiver(tmp_path, "svc", keyring)
+    service = webhook_service(context, f"http://127.0.0.1:{server.server_address[1]}/hook",  # type: ignore[attr-defined]
+                              key)
+    consent_to(context, service)
+    delivery, _ = create_delivery(context, CITIZEN, CITIZEN.subject, request_id, service)
+    queue = manual_queue(context)
+    sends = queue.take()  # the package has not been sent yet
+    record = first_record(context, package_id)
+    flag, _ = raise_flag(context, CITIZEN, CITIZEN.subject,
+                         FlagSpec(package_id, record["id"], "Forkert"))
+    take_flag(context, CASEWORKER, flag.id)
+    decide_flag(context, CASEWORKER, flag.id, FlagState.CORRECTED, "Rettet i kildesystemet.")
+    for kind, _job_id, args in queue.take():  # the notice first: it must wait
+        context.run_job(kind, args)
+    (waiting,) = _notices(context)
+    assert waiting.state == "retry_wait" and "not reached" in (waiting.last_error or "")
+    for kind, _job_id, args in sends:
+        context.run_job(kind, args)
+    assert drive(context, delivery.id, until={"delivered"}).state == "delivered"
+    (done,) = _drive_notices(context)
+    assert done.state == "delivered"
+    assert len(list(directory.glob("*.correction.json"))) == 1

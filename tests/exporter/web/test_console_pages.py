@@ -417,10 +417,17 @@ def test_the_auditor_searches_checks_and_exports(portal: Portal, tmp_path: Path)
 
     seal_all(portal.context.sessions.begin)
     with employee(portal, "revisor") as http:
-        page = http.get(f"{portal.url}/konsol/revision", params={"anmodning": request_id})
+        csrf = csrf_of(http.get(f"{portal.url}/konsol/revision").text)
+        page = http.post(f"{portal.url}/konsol/revision",
+                         data={"csrf": csrf, "anmodning": request_id})
         assert page.status_code == 200 and "request.received" in page.text
         assert ANNA not in page.text and "710190-xxxx" in page.text
-        csrf = csrf_of(page.text)
+        # A citizen is searched for by CPR number in a form: it is in no link after.
+        by_citizen = http.post(f"{portal.url}/konsol/revision",
+                               data={"csrf": csrf, "aktoer": ANNA})
+        assert by_citizen.status_code == 200 and "710190-xxxx" in by_citizen.text
+        assert ANNA not in " ".join(re.findall(r'href="([^"]*)"', by_citizen.text))
+        assert ANNA not in by_citizen.text.replace(f'value="{ANNA}"', "")
         checked = http.post(f"{portal.url}/konsol/revision/tjek", data={"csrf": csrf})
         assert "Kæden er hel" in checked.text
         today = date.today()
@@ -452,6 +459,9 @@ def test_statistics_quality_and_metrics(portal: Portal) -> None:
         assert quality.status_code == 200 and "Poster hentet" in quality.text
         assert http.get(f"{portal.url}/konsol/datakvalitet",
                         params={"fra": "x" * 100}).status_code == 400
+        for path in ("/konsol/datakvalitet", "/konsol/statistik"):
+            for period in ({"til": "9999-12-31"}, {"fra": "0001-01-01", "til": "0001-01-05"}):
+                assert http.get(portal.url + path, params=period).status_code == 400
     metrics = httpx.get(f"{portal.url}/metrics").text
     assert 'egnedata_answer_days{kind="request",quantile="0.5"}' in metrics
     assert "egnedata_answered_late_ratio" in metrics

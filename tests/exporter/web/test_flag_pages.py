@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from exporter.api.auth import Role, issue_token
 from exporter.db.models import Evidence, Flag, Request
+from exporter.flags import FlagSpec, raise_flag
 from tests.exporter.web.test_pages import citizen, request_package
 from tests.portal import ANNA, Portal, csrf_of
 
@@ -126,6 +127,11 @@ def test_bad_flag_input_gets_a_page_and_nothing_stored(portal: Portal, anna: htt
     no_csrf = anna.post(f"{portal.url}/indsigelser", data={"post": record_id,
                                                             "pakke": package_id, "wrong": "x y z"})
     assert no_csrf.status_code == 403
+    two_files = anna.post(f"{portal.url}/indsigelser", data={
+        "csrf": csrf, "post": record_id, "pakke": package_id, "wrong": "to filer"},
+        files=[("file", ("a.pdf", PDF, "application/pdf")),
+               ("file", ("b.pdf", PDF, "application/pdf"))])
+    assert two_files.status_code == 400 and "Siden fik nogle oplysninger" in two_files.text
     with portal.context.sessions() as session:
         assert len(session.scalars(select(Flag)).all()) == before
     with citizen(portal, "bent") as bent:
@@ -174,6 +180,8 @@ def test_a_representative_flags_within_the_mandate_only(portal: Portal) -> None:
         assert time.monotonic() < deadline, row.state
         time.sleep(0.2)
     person, case = (first_record(portal.context, package_id, d) for d in ("person", "sager"))
+    on_case, _ = raise_flag(portal.context, bent, BENT, FlagSpec(
+        package_id, case["id"], "Sagen er lukket"))  # Bent's own, on a dataset not covered
     mandate = grant_mandate(portal.context, bent, BENT, MandateSpec(
         representative=ANNA, rights=("request",), datasets=("person",),
         valid_until=datetime.now(UTC) + timedelta(days=10), subject_name="Bent Testesen",
@@ -193,6 +201,9 @@ def test_a_representative_flags_within_the_mandate_only(portal: Portal) -> None:
                 "csrf": csrf, "post": person["id"], "pakke": package_id,
                 "wrong": "Adressen er den gamle"})
             assert sent.status_code == 303
+            listing = anna.get(f"{portal.url}/indsigelser").text
+            assert on_case.id not in listing  # the mandate does not cover the cases
+            assert sent.headers["location"].split("?")[0].rsplit("/", 1)[1] in listing
         with citizen(portal, "bent") as bent_client:
             page = bent_client.get(portal.url + sent.headers["location"].split("?")[0])
             assert "Adressen er den gamle" in page.text
